@@ -1,0 +1,7 @@
+"""gcnotify: Genesys Cloud notification pipelines on AWS Lambda, without servers."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

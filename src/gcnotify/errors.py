@@ -1,0 +1,186 @@
+"""The one exception tree of gcnotify.
+
+Every error a user can meet is a ``GcnotifyError`` whose message says what happened, which key,
+value or HTTP status was involved, and what to do about it. No message ever holds a secret value
+(client secret, API key, access token): the seams build messages from names, never from values.
+
+    GcnotifyError
+    ├── ConfigError                  the config file is invalid (lists every problem)
+    ├── SecretError                  the Secrets Manager secret is missing, unreadable or incomplete
+    ├── EventError                   the invocation event (or CLI arguments) is malformed
+    ├── ReportError                  a report cannot be built (e.g. a queue name does not exist)
+    │   └── QueueNotFoundError
+    ├── RenderError                  a template is missing or failed to render
+    ├── ApiError                     an HTTP API answered with an error or could not be reached
+    │   ├── GenesysError
+    │   │   ├── GenesysAuthError         token request refused, or 401 after a fresh token
+    │   │   ├── GenesysPermissionError   403: the OAuth client's roles lack a permission
+    │   │   ├── GenesysRequestError      other 4xx (e.g. an aggregates 400), with Genesys's message
+    │   │   └── GenesysUnavailableError  429/5xx/timeouts that outlasted the retry budget
+    │   └── SendGridError
+    │       ├── SendGridAuthError        401: the API key is wrong or revoked
+    │       ├── SendGridForbiddenError   403: unverified sender, or the account is blocked
+    │       ├── SendGridTooLargeError    413: the message is too large
+    │       ├── SendGridRequestError     other 4xx, with SendGrid's own error messages
+    │       └── SendGridUnavailableError 429/5xx/timeouts that outlasted the retry budget
+    ├── LedgerError                  the DynamoDB send ledger could not be read or written
+    └── RunFailedError               at least one report failed; the message holds the summary
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "ApiError",
+    "ConfigError",
+    "ConfigProblem",
+    "EventError",
+    "GcnotifyError",
+    "GenesysAuthError",
+    "GenesysError",
+    "GenesysPermissionError",
+    "GenesysRequestError",
+    "GenesysUnavailableError",
+    "LedgerError",
+    "QueueNotFoundError",
+    "RenderError",
+    "ReportError",
+    "RunFailedError",
+    "SecretError",
+    "SendGridAuthError",
+    "SendGridError",
+    "SendGridForbiddenError",
+    "SendGridRequestError",
+    "SendGridTooLargeError",
+    "SendGridUnavailableError",
+]
+
+
+class GcnotifyError(Exception):
+    """Base of every error gcnotify raises on purpose."""
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One bad key in the config: where it is, what it holds, and how to fix it."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class ConfigError(GcnotifyError):
+    """The config file is invalid; ``problems`` lists every problem found, not just the first."""
+
+    def __init__(self, problems: Sequence[ConfigProblem], source: str = "config") -> None:
+        self.problems = tuple(problems)
+        self.source = source
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(f"{source} has {count} {noun}; nothing was fetched or sent:\n{lines}")
+
+
+class SecretError(GcnotifyError):
+    """The credentials secret could not be used. Names the secret id and keys, never values."""
+
+
+class EventError(GcnotifyError):
+    """The invocation event is malformed; names the key and the expected form."""
+
+
+class ReportError(GcnotifyError):
+    """A report cannot be produced as configured."""
+
+
+class QueueNotFoundError(ReportError):
+    """A configured queue name does not exist in the Genesys org."""
+
+    def __init__(self, missing: Sequence[str], suggestions: dict[str, list[str]]) -> None:
+        self.missing = tuple(missing)
+        self.suggestions = suggestions
+        parts = []
+        for name in self.missing:
+            close = suggestions.get(name) or []
+            hint = f" (closest real names: {', '.join(repr(c) for c in close)})" if close else ""
+            parts.append(f"{name!r}{hint}")
+        super().__init__(
+            "queue not found in Genesys Cloud: "
+            + "; ".join(parts)
+            + ". Queue names are exact and case-sensitive; fix reports[].queues in gcnotify.yaml "
+            "or use the queue id."
+        )
+
+
+class RenderError(GcnotifyError):
+    """An email template is missing or failed to render."""
+
+
+class ApiError(GcnotifyError):
+    """An HTTP API call failed; carries the HTTP status (None for network errors)."""
+
+    service = "API"
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class GenesysError(ApiError):
+    service = "Genesys Cloud"
+
+
+class GenesysAuthError(GenesysError):
+    pass
+
+
+class GenesysPermissionError(GenesysError):
+    pass
+
+
+class GenesysRequestError(GenesysError):
+    pass
+
+
+class GenesysUnavailableError(GenesysError):
+    pass
+
+
+class SendGridError(ApiError):
+    service = "SendGrid"
+
+
+class SendGridAuthError(SendGridError):
+    pass
+
+
+class SendGridForbiddenError(SendGridError):
+    pass
+
+
+class SendGridTooLargeError(SendGridError):
+    pass
+
+
+class SendGridRequestError(SendGridError):
+    pass
+
+
+class SendGridUnavailableError(SendGridError):
+    pass
+
+
+class LedgerError(GcnotifyError):
+    """The DynamoDB send ledger could not be used; the report is not sent without it."""
+
+
+class RunFailedError(GcnotifyError):
+    """Raised by the handler after all reports ran and at least one failed.
+
+    Raising (rather than returning) makes Lambda count an error, so the alarms and the async
+    retry/failure-destination configuration in template.yaml see it.
+    """

@@ -1,0 +1,145 @@
+"""AWS Lambda entry point: ``gcnotify.handler.lambda_handler``.
+
+Cold-start work (reading the environment, validating the config, reading the secret, opening
+HTTP sessions) happens once per container and is reused by warm invocations; the Genesys token
+cached inside the client lives as long as the container. Heavy imports (Jinja2, holidays) wait
+until a report needs them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import load_config
+from .errors import RunFailedError
+from .events import RunRequest, parse_event
+from .model import Config
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from .runner import ReportResult, Services
+    from .secrets import Credentials
+
+__all__ = ["handle", "lambda_handler", "reset_cold_start"]
+
+logger = logging.getLogger("gcnotify")
+
+
+@dataclass
+class _ColdStart:
+    """Everything built once per container."""
+
+    settings: Settings
+    config: Config
+    credentials: Credentials | None = None
+    services: dict[str, Services] = field(default_factory=dict)
+
+    def load_credentials(self) -> Credentials:
+        if self.credentials is None:
+            import boto3
+
+            from .secrets import load_credentials
+
+            client = boto3.session.Session().client(
+                "secretsmanager", endpoint_url=self.settings.aws_endpoint_url
+            )
+            self.credentials = load_credentials(
+                client, self.settings.resolve_secret_id(self.config)
+            )
+        return self.credentials
+
+    def get_services(self, out_dir: Path | None) -> Services:
+        key = str(out_dir)
+        if key not in self.services:
+            from .genesys import GenesysClient
+            from .render import Renderer
+            from .resources import templates_dir
+            from .runner import Services
+            from .sendgrid import SendGridClient
+
+            creds = self.load_credentials()
+            endpoints = self.settings.endpoints(self.config)
+            shared = next(iter(self.services.values()), None)
+            self.services[key] = Services(
+                genesys=shared.genesys
+                if shared
+                else GenesysClient(
+                    login_url=endpoints.genesys_login,
+                    api_url=endpoints.genesys_api,
+                    client_id=creds.genesys_client_id,
+                    client_secret=creds.genesys_client_secret,
+                ),
+                renderer=shared.renderer if shared else Renderer(templates_dir()),
+                sendgrid=shared.sendgrid
+                if shared
+                else SendGridClient(creds.sendgrid_api_key, endpoints.sendgrid),
+                out_dir=out_dir,
+            )
+        return self.services[key]
+
+
+_state: _ColdStart | None = None
+
+
+def reset_cold_start() -> None:
+    """Forget the cached config, secret and clients (tests; a new container does this)."""
+    global _state  # noqa: PLW0603 - the per-container cache is module state by design
+    _state = None
+
+
+def _cold_start(environ: Mapping[str, str]) -> _ColdStart:
+    global _state  # noqa: PLW0603
+    if _state is None:
+        settings = Settings.from_env(environ)
+        _state = _ColdStart(settings=settings, config=load_config(settings.config_path))
+    return _state
+
+
+def summarize(request: RunRequest, results: list[ReportResult]) -> dict[str, Any]:
+    failed = [r.report for r in results if r.status == "failed"]
+    return {
+        "ok": not failed,
+        "scheduled_time": request.scheduled_time.isoformat() if request.scheduled_time else None,
+        "report_date": request.report_date.isoformat() if request.report_date else None,
+        "execution_id": request.execution_id,
+        "dry_run": request.dry_run,
+        "failed": failed,
+        "reports": [r.to_dict() for r in results],
+    }
+
+
+def handle(
+    event: object,
+    *,
+    environ: Mapping[str, str] | None = None,
+    out_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Run one invocation; the Lambda handler and ``gcnotify run`` both come through here."""
+    from .runner import run_reports
+
+    state = _cold_start(os.environ if environ is None else environ)
+    request = parse_event(event, [r.id for r in state.config.reports])
+    services = state.get_services(out_dir)
+    results = run_reports(state.config, request, services)
+    summary = summarize(request, results)
+    logger.info("run finished", extra={"summary": summary})
+    if not summary["ok"]:
+        raise RunFailedError(
+            f"{len(summary['failed'])} of {len(results)} report(s) failed: "
+            + json.dumps(summary, ensure_ascii=False)
+        )
+    return summary
+
+
+def lambda_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
+    """Lambda entry point; a dry run writes its email under /tmp (the only writable path)."""
+    out_dir = (
+        Path("/tmp/gcnotify-out") if isinstance(event, dict) and event.get("dry_run") else None
+    )  # noqa: S108
+    return handle(event, out_dir=out_dir)

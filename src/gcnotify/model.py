@@ -1,0 +1,148 @@
+"""Validated configuration values: what the rest of gcnotify reads, never the raw YAML.
+
+``config.py`` turns ``gcnotify.yaml`` into these frozen objects once per cold start; every other
+module takes them as arguments, so nothing downstream re-checks or re-parses the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+__all__ = [
+    "METRIC_NAMES",
+    "WEEKDAYS",
+    "WINDOW_KINDS",
+    "Address",
+    "AlertSettings",
+    "Config",
+    "GenesysSettings",
+    "HolidaySettings",
+    "Queue",
+    "Recipients",
+    "ReportConfig",
+    "SendGridSettings",
+    "WindowKind",
+]
+
+WindowKind = Literal["previous_business_day", "yesterday", "previous_week", "month_to_date"]
+WINDOW_KINDS: tuple[WindowKind, ...] = (
+    "previous_business_day",
+    "yesterday",
+    "previous_week",
+    "month_to_date",
+)
+Granularity = Literal["P1D", "PT1H", "PT30M"]
+OnEmpty = Literal["no_activity_email", "skip"]
+
+# Weekday names as written in the config, in Python's date.weekday() order (MON = 0).
+WEEKDAYS: tuple[str, ...] = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+
+# The report metric names a config may list; metrics.py maps each to Genesys metrics.
+METRIC_NAMES: tuple[str, ...] = (
+    "offered",
+    "answered",
+    "handled",
+    "abandoned",
+    "abandon_rate",
+    "aht",
+    "asa",
+    "service_level",
+    "avg_talk",
+    "avg_hold",
+    "avg_acw",
+    "short_abandoned",
+    "flow_out",
+    "transferred",
+)
+
+
+@dataclass(frozen=True)
+class Address:
+    email: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Recipients:
+    to: tuple[str, ...]
+    cc: tuple[str, ...] = ()
+    bcc: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HolidaySettings:
+    """Closed days: public holidays of ``country``/``subdivision`` plus explicit ``dates``."""
+
+    country: str | None = None
+    subdivision: str | None = None
+    dates: frozenset[date] = frozenset()
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    id: str
+    title: str
+    timezone: str
+    recipients: Recipients
+    queues: tuple[str, ...]
+    window: WindowKind = "previous_business_day"
+    business_days: frozenset[int] = frozenset({0, 1, 2, 3, 4})  # date.weekday() numbers
+    holidays: HolidaySettings | None = None
+    media_types: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = (
+        "offered",
+        "answered",
+        "abandoned",
+        "abandon_rate",
+        "aht",
+        "asa",
+        "service_level",
+    )
+    interval: Granularity = "P1D"
+    on_empty: OnEmpty = "no_activity_email"
+    subject: str = "{title} — {business_date:%a %d %b %Y}"
+    send_on_non_business_days: bool = False
+
+
+@dataclass(frozen=True)
+class GenesysSettings:
+    environment: str
+
+
+@dataclass(frozen=True)
+class SendGridSettings:
+    from_: Address
+    reply_to: Address | None = None
+    data_residency: Literal["global", "eu"] = "global"
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Who gets a short plain email when a report fails (empty: nobody)."""
+
+    to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    genesys: GenesysSettings
+    sendgrid: SendGridSettings
+    reports: tuple[ReportConfig, ...]
+    secret_id: str | None = None
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+
+    def report(self, report_id: str) -> ReportConfig:
+        for report in self.reports:
+            if report.id == report_id:
+                return report
+        raise KeyError(report_id)
+
+
+@dataclass(frozen=True)
+class Queue:
+    """A Genesys routing queue as resolved at run time (config may name it or give its id)."""
+
+    id: str
+    name: str

@@ -1,0 +1,43 @@
+"""Find the files that ship beside the code: ``templates/`` and the bundled ``gcnotify.yaml``.
+
+The same code runs from a source checkout (``src/`` layout), from the Lambda artifact (where the
+build places both at the artifact root, next to the package) and from an installed wheel (where
+they live in ``gcnotify/_bundled``). The current directory is never consulted: Lambda's is not
+the artifact's.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["default_config_path", "find_resource", "templates_dir"]
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _candidates(name: str) -> list[Path]:
+    roots = []
+    task_root = os.environ.get("LAMBDA_TASK_ROOT")
+    if task_root:
+        roots.append(Path(task_root))
+    roots += [_PACKAGE_DIR.parent, _PACKAGE_DIR / "_bundled", _PACKAGE_DIR.parent.parent]
+    return [root / name for root in roots]
+
+
+def find_resource(name: str) -> Path:
+    """The first existing ``name`` among the artifact root, the wheel and the checkout."""
+    candidates = _candidates(name)
+    for path in candidates:
+        if path.exists():
+            return path
+    tried = ", ".join(str(p) for p in candidates)
+    raise FileNotFoundError(f"{name} not found; looked in: {tried}")
+
+
+def templates_dir() -> Path:
+    return find_resource("templates")
+
+
+def default_config_path() -> Path:
+    return find_resource("gcnotify.yaml")

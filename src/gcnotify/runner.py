@@ -1,0 +1,224 @@
+"""Run the configured reports for one invocation: plan, fetch, compute, render, then send.
+
+The order inside one report is the guarantee "never a half report": the mail body is built only
+after every Genesys call for the report has succeeded and the email has rendered, and the send is
+the last step. One report failing is recorded and the next one runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from .calendar import closed_days
+from .errors import GcnotifyError
+from .events import RunRequest
+from .metrics import build_table, genesys_metrics
+from .model import Config, ReportConfig
+from .outputs import write_outputs
+from .queries import build_aggregates_query
+from .sendgrid import build_mail_body, unique_recipients
+from .windows import ReportWindow, Skip, local_date, plan_window
+
+if TYPE_CHECKING:
+    from .genesys import GenesysClient
+    from .mail import RenderedEmail
+    from .render import Renderer
+    from .sendgrid import SendGridClient
+
+__all__ = ["ReportResult", "Services", "run_report", "run_reports"]
+
+logger = logging.getLogger("gcnotify")
+
+Status = Literal[
+    "sent",
+    "no_activity_sent",
+    "skipped_empty",
+    "skipped_holiday",
+    "already_sent",
+    "dry_run",
+    "failed",
+]
+
+
+@dataclass
+class ReportResult:
+    """One entry of the invocation summary (SPEC §5)."""
+
+    report: str
+    status: Status
+    business_date: date | None = None
+    window: ReportWindow | None = None
+    recipients: int = 0
+    sendgrid_message_id: str | None = None
+    genesys_api_calls: int = 0
+    error: str | None = None
+    error_type: str | None = None
+    outputs: tuple[str, ...] = ()
+    subject: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "report": self.report,
+            "business_date": self.business_date.isoformat() if self.business_date else None,
+            "window": (
+                {"start": self.window.utc_start, "end": self.window.utc_end}
+                if self.window
+                else None
+            ),
+            "status": self.status,
+            "recipients": self.recipients,
+            "sendgrid_message_id": self.sendgrid_message_id,
+            "genesys_api_calls": self.genesys_api_calls,
+        }
+        if self.subject is not None:
+            out["subject"] = self.subject
+        if self.outputs:
+            out["outputs"] = list(self.outputs)
+        if self.error is not None:
+            out["error"] = self.error
+            out["error_type"] = self.error_type
+        return out
+
+
+@dataclass
+class Services:
+    """The I/O seams and the clock one run uses; built once per cold start by the handler."""
+
+    genesys: GenesysClient
+    renderer: Renderer
+    sendgrid: SendGridClient | None = None
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    out_dir: Path | None = None
+
+
+def _run_day(report: ReportConfig, request: RunRequest, now: datetime) -> tuple[date, bool]:
+    """The run's local date R in the report's zone, and whether the user chose the date."""
+    if request.report_date is not None:
+        return request.report_date + timedelta(days=1), True
+    instant = request.scheduled_time or now
+    return local_date(instant, report.timezone), False
+
+
+def run_report(
+    config: Config, report: ReportConfig, request: RunRequest, services: Services
+) -> ReportResult:
+    """Produce and send one report; every failure becomes a ``failed`` result, never a raise."""
+    calls_before = services.genesys.calls
+    result = ReportResult(report=report.id, status="failed")
+    try:
+        _produce(config, report, request, services, result)
+    except GcnotifyError as exc:
+        result.status = "failed"
+        result.error = str(exc)
+        result.error_type = type(exc).__name__
+    except Exception as exc:  # a bug must not stop the other reports; it is still reported
+        logger.exception("unexpected error in report %s", report.id)
+        result.status = "failed"
+        result.error = f"unexpected {type(exc).__name__}; see the function's logs"
+        result.error_type = type(exc).__name__
+    result.genesys_api_calls = services.genesys.calls - calls_before
+    return result
+
+
+def _produce(
+    config: Config,
+    report: ReportConfig,
+    request: RunRequest,
+    services: Services,
+    result: ReportResult,
+) -> None:
+    run_day, explicit = _run_day(report, request, services.now())
+    plan = plan_window(report, run_day, closed_days(report.holidays), explicit_date=explicit)
+    result.business_date = plan.business_date
+    if isinstance(plan, Skip):
+        result.status = "skipped_holiday"
+        result.error = None
+        logger.info("report skipped: %s", plan.reason, extra={"report": report.id})
+        return
+    window = plan
+    result.window = window
+
+    queues = services.genesys.resolve_queues(report.queues)
+    body = build_aggregates_query(
+        interval=window.genesys_interval(),
+        timezone=report.timezone,
+        queue_ids=[q.id for q in queues],
+        genesys_metrics=genesys_metrics(report.metrics),
+        media_types=report.media_types,
+        granularity=report.interval,
+    )
+    response = services.genesys.query_aggregates(body)
+    data_as_of = services.now()
+    table = build_table(response, queues, report.metrics, report.timezone, report.interval)
+
+    email: RenderedEmail
+    if table.has_data:
+        email = services.renderer.render_report(report, window, table, data_as_of=data_as_of)
+        sent_status: Status = "sent"
+    elif report.on_empty == "skip":
+        result.status = "skipped_empty"
+        return
+    else:
+        email = services.renderer.render_no_activity(report, window, data_as_of=data_as_of)
+        sent_status = "no_activity_sent"
+    result.subject = email.subject
+
+    recipients = unique_recipients(report.recipients)
+    result.recipients = len(recipients.to) + len(recipients.cc) + len(recipients.bcc)
+    mail_body = build_mail_body(
+        email,
+        sender=config.sendgrid,
+        recipients=recipients,
+        custom_args={
+            "gcnotify_report_id": report.id,
+            "gcnotify_business_date": window.business_date.isoformat(),
+        },
+        categories=("gcnotify", report.id),
+    )
+
+    if services.out_dir is not None:
+        stem = f"{report.id}-{window.business_date.isoformat()}"
+        result.outputs = tuple(str(p) for p in write_outputs(services.out_dir, stem, mail_body))
+
+    if request.dry_run:
+        result.status = "dry_run"
+        return
+    if services.sendgrid is None:
+        raise GcnotifyError("no SendGrid client is configured for a real send")
+    sent = services.sendgrid.send(mail_body)
+    result.sendgrid_message_id = sent.message_id
+    result.status = sent_status
+
+
+def run_reports(
+    config: Config, request: RunRequest, services: Services
+) -> list[ReportResult]:
+    """Run every selected report in config order; failures do not stop the others."""
+    wanted: Sequence[str] = request.reports or [r.id for r in config.reports]
+    services.genesys.clear_queue_cache()
+    results = []
+    for report in config.reports:
+        if report.id not in wanted:
+            continue
+        result = run_report(config, report, request, services)
+        logger.info(
+            "report %s: %s",
+            report.id,
+            result.status,
+            extra={
+                "report": report.id,
+                "business_date": result.business_date.isoformat()
+                if result.business_date
+                else None,
+                "status": result.status,
+                "genesys_api_calls": result.genesys_api_calls,
+                "error": result.error,
+            },
+        )
+        results.append(result)
+    return results
