@@ -1,0 +1,61 @@
+"""Environment variables (SPEC §6) read in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gcnotify.config import parse_config
+from gcnotify.resources import default_config_path
+from gcnotify.settings import Settings
+
+CONFIG = parse_config(
+    {
+        "genesys": {"environment": "mypurecloud.ie"},
+        "sendgrid": {"from": {"email": "r@example.com"}, "data_residency": "eu"},
+        "secret_id": "from/config",
+        "reports": [
+            {"id": "a", "title": "A", "timezone": "Europe/Dublin", "queues": ["Q"],
+             "recipients": {"to": ["x@example.com"]}}
+        ],
+    }
+)
+
+
+def test_defaults_derive_hosts_from_environment() -> None:
+    """With no overrides the hosts come from the region domain and residency."""
+    settings = Settings.from_env({})
+    endpoints = settings.endpoints(CONFIG)
+    assert "https://login.mypurecloud.ie" == endpoints.genesys_login
+    assert "https://api.mypurecloud.ie" == endpoints.genesys_api
+    assert "https://api.eu.sendgrid.com" == endpoints.sendgrid
+    assert default_config_path() == settings.config_path
+
+
+def test_empty_values_count_as_unset() -> None:
+    """SAM declares unused overrides as ''; they must not become empty URLs."""
+    settings = Settings.from_env({"GCNOTIFY_GENESYS_API_URL": "", "AWS_ENDPOINT_URL": " "})
+    assert settings.genesys_api_url is None
+    assert settings.aws_endpoint_url is None
+
+
+def test_overrides_win() -> None:
+    """Env overrides point the seams at local servers."""
+    settings = Settings.from_env(
+        {
+            "GCNOTIFY_CONFIG": "/x/c.yaml",
+            "GCNOTIFY_GENESYS_LOGIN_URL": "http://127.0.0.1:1/",
+            "GCNOTIFY_GENESYS_API_URL": "http://127.0.0.1:2",
+            "GCNOTIFY_SENDGRID_API_URL": "http://127.0.0.1:3",
+            "GCNOTIFY_SECRET_ID": "from/env",
+        }
+    )
+    endpoints = settings.endpoints(CONFIG)
+    assert Path("/x/c.yaml") == settings.config_path
+    assert "http://127.0.0.1:1" == endpoints.genesys_login
+    assert "http://127.0.0.1:3" == endpoints.sendgrid
+    assert "from/env" == settings.resolve_secret_id(CONFIG)
+
+
+def test_secret_id_from_config_then_default() -> None:
+    """GCNOTIFY_SECRET_ID wins, then secret_id in the config."""
+    assert "from/config" == Settings.from_env({}).resolve_secret_id(CONFIG)
