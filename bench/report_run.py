@@ -21,12 +21,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from gcnotify import handler
-from gcnotify.demo import start_stack
 from gcnotify.genesys import GenesysClient
 from gcnotify.metrics import genesys_metrics
 from gcnotify.queries import build_aggregates_query
 from gcnotify.windows import plan_window, run_day_for_report_date
+
+from gcnotify import handler
+from gcnotify.demo import start_stack
 
 EVENT = {"report_date": "2026-11-20", "reports": ["support-daily"]}
 
@@ -79,8 +80,11 @@ def bench_tutorial(queues: int, latency_ms: float, work: Path) -> dict[str, floa
         import boto3
 
         secret = boto3.client(
-            "secretsmanager", endpoint_url=stack.moto_url, region_name="us-east-1",
-            aws_access_key_id="demo", aws_secret_access_key="demo",
+            "secretsmanager",
+            endpoint_url=stack.moto_url,
+            region_name="us-east-1",
+            aws_access_key_id="demo",
+            aws_secret_access_key="demo",  # noqa: S106 - moto
         ).get_secret_value(SecretId=stack.environ["GCNOTIFY_SECRET_ID"])["SecretString"]
         creds = parse_secret("demo", secret)
         from gcnotify.calendar import closed_days
@@ -90,8 +94,10 @@ def bench_tutorial(queues: int, latency_ms: float, work: Path) -> dict[str, floa
         )
         t0 = time.perf_counter()
         client = GenesysClient(
-            login_url=stack.genesys.url, api_url=stack.genesys.url,
-            client_id=creds.genesys_client_id, client_secret=creds.genesys_client_secret,
+            login_url=stack.genesys.url,
+            api_url=stack.genesys.url,
+            client_id=creds.genesys_client_id,
+            client_secret=creds.genesys_client_secret,
         )
         resolved = client.resolve_queues(report.queues)
         for queue in resolved:
@@ -118,7 +124,9 @@ def main() -> int:
     parser.add_argument("--skip-tutorial", action="store_true")
     args = parser.parse_args()
     lat = args.latency_ms / 1000
-    print(f"latency injected per request: {args.latency_ms:.0f} ms; Python {sys.version.split()[0]}")
+    print(
+        f"latency injected per request: {args.latency_ms:.0f} ms; Python {sys.version.split()[0]}"
+    )
     header = (
         "queues | gcnotify cold: calls (G+S), pages, wall, floor, ratio | "
         "warm: calls, wall, floor, ratio | tutorial: calls, wall"

@@ -62,10 +62,10 @@ def test_minimal_config_gets_documented_defaults() -> None:
 def test_misspelled_timezone_suggests_the_real_one() -> None:
     """A typo in a time zone names the key, the value and the likely fix."""
     found = problems_of(with_report(timezone="America/New_Yrok"))
-    assert [
+    assert found == [
         "reports[0].timezone: 'America/New_Yrok' is not an IANA time zone "
         "(did you mean 'America/New_York'?)"
-    ] == found
+    ]
 
 
 def test_every_problem_is_reported_at_once() -> None:
@@ -73,7 +73,7 @@ def test_every_problem_is_reported_at_once() -> None:
     data = with_report(timezone="Mars/Base", metrics=["offered", "avg_handle"])
     data["sendgrid"]["from"]["email"] = "not-an-email"
     found = problems_of(data)
-    assert 3 == len(found)
+    assert len(found) == 3
     assert any(p.startswith("sendgrid.from.email:") for p in found)
     assert any(p.startswith("reports[0].timezone:") for p in found)
     assert any(p.startswith("reports[0].metrics[1]:") for p in found)
@@ -185,9 +185,7 @@ def test_queue_with_trailing_space_rejected() -> None:
 def test_bad_window_interval_and_on_empty() -> None:
     """Enumerated values list the allowed choices."""
     found = problems_of(with_report(window="last_business_day", interval="PT15M", on_empty="no"))
-    assert any(
-        p.startswith("reports[0].window:") and "previous_business_day" in p for p in found
-    )
+    assert any(p.startswith("reports[0].window:") and "previous_business_day" in p for p in found)
     assert any(p.startswith("reports[0].interval: 'PT15M' is not one of P1D") for p in found)
     assert any(p.startswith("reports[0].on_empty:") for p in found)
 
@@ -200,7 +198,9 @@ def test_subject_with_unknown_placeholder_rejected() -> None:
 
 def test_holiday_dates_parse() -> None:
     """Listed closed dates load as dates, whether YAML parsed them or not."""
-    report = parse_config(with_report(holidays={"dates": [date(2026, 12, 24), "2026-12-31"]})).reports[0]
+    report = parse_config(
+        with_report(holidays={"dates": [date(2026, 12, 24), "2026-12-31"]})
+    ).reports[0]
     assert report.holidays is not None
     assert frozenset({date(2026, 12, 24), date(2026, 12, 31)}) == report.holidays.dates
 
@@ -257,7 +257,11 @@ def test_is_queue_id() -> None:
 def test_yaml_round_trip_of_spec_example(tmp_path: Path) -> None:
     """The SPEC §3 example (with a real queue list) loads."""
     spec_example = yaml.safe_load((REPO / "gcnotify.yaml").read_text())
-    spec_example["reports"][0]["queues"] = ["Support", "Billing", "5f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b"]
+    spec_example["reports"][0]["queues"] = [
+        "Support",
+        "Billing",
+        "5f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b",
+    ]
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(spec_example))
-    assert 3 == len(load_config(path).reports[0].queues)
+    assert len(load_config(path).reports[0].queues) == 3

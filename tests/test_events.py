@@ -21,7 +21,7 @@ def test_scheduler_event_gives_scheduled_time() -> None:
         {"scheduled_time": "2026-11-23T11:00:00Z", "execution_id": "abc"}, REPORTS
     )
     assert datetime(2026, 11, 23, 11, tzinfo=UTC) == request.scheduled_time
-    assert "abc" == request.execution_id
+    assert request.execution_id == "abc"
     assert not request.dry_run
 
 
@@ -38,7 +38,7 @@ def test_manual_backfill_event() -> None:
         REPORTS,
     )
     assert date(2026, 11, 20) == request.report_date
-    assert ("support-daily",) == request.reports
+    assert request.reports == ("support-daily",)
     assert request.dry_run
     assert request.force
 
@@ -76,7 +76,9 @@ def test_bad_report_date() -> None:
 def test_both_dates_rejected() -> None:
     """scheduled_time and report_date together are contradictory."""
     with pytest.raises(EventError, match="not both"):
-        parse_event({"scheduled_time": "2026-11-23T11:00:00Z", "report_date": "2026-11-20"}, REPORTS)
+        parse_event(
+            {"scheduled_time": "2026-11-23T11:00:00Z", "report_date": "2026-11-20"}, REPORTS
+        )
 
 
 def test_non_boolean_flag_rejected() -> None:
@@ -88,9 +90,17 @@ def test_non_boolean_flag_rejected() -> None:
 def test_eventbridge_rule_event_uses_its_time() -> None:
     """A classic EventBridge rule event works too, using its `time`."""
     request = parse_event(
-        {"version": "0", "id": "x", "detail-type": "Scheduled Event", "source": "aws.events",
-         "account": "1", "time": "2026-11-23T11:00:00Z", "region": "us-east-1",
-         "resources": [], "detail": {}},
+        {
+            "version": "0",
+            "id": "x",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "1",
+            "time": "2026-11-23T11:00:00Z",
+            "region": "us-east-1",
+            "resources": [],
+            "detail": {},
+        },
         REPORTS,
     )
     assert datetime(2026, 11, 23, 11, tzinfo=UTC) == request.scheduled_time

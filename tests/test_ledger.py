@@ -43,7 +43,7 @@ def test_first_claim_wins_second_loses(ledger: Ledger) -> None:
     second = ledger.claim("r", DAY, now=NOW, owner="b")
     assert not second.won
     assert second.existing is not None
-    assert "in_progress" == second.existing.status
+    assert second.existing.status == "in_progress"
 
 
 def test_sent_record_is_found(ledger: Ledger) -> None:
@@ -52,7 +52,7 @@ def test_sent_record_is_found(ledger: Ledger) -> None:
     ledger.mark_sent("r", DAY, now=NOW, message_id="m-1", recipients=3, status="sent")
     record = ledger.lookup("r", DAY)
     assert record is not None
-    assert ("sent", "m-1", 1) == (record.status, record.message_id, record.attempts)
+    assert (record.status, record.message_id, record.attempts) == ("sent", "m-1", 1)
 
 
 def test_failed_claim_can_be_retried(ledger: Ledger) -> None:
@@ -62,7 +62,7 @@ def test_failed_claim_can_be_retried(ledger: Ledger) -> None:
     assert ledger.claim("r", DAY, now=NOW, owner="b").won
     record = ledger.lookup("r", DAY)
     assert record is not None
-    assert (2, None) == (record.attempts, record.error)
+    assert (record.attempts, record.error) == (2, None)
 
 
 def test_force_overrides_a_sent_record(ledger: Ledger) -> None:
@@ -78,7 +78,7 @@ def test_unknown_outcome_stays_in_progress(ledger: Ledger) -> None:
     ledger.note_unknown_outcome("r", DAY, now=NOW, error="read timeout")
     record = ledger.lookup("r", DAY)
     assert record is not None
-    assert ("in_progress", "read timeout") == (record.status, record.error)
+    assert (record.status, record.error) == ("in_progress", "read timeout")
     assert not ledger.claim("r", DAY, now=NOW, owner="b").won
 
 
@@ -96,16 +96,16 @@ def test_concurrent_claims_one_winner(ledger: Ledger) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert [True] == [w for w in wins if w]
+    assert [w for w in wins if w] == [True]
 
 
 def test_missing_table_is_a_clear_error(ledger: Ledger) -> None:
     """A wrong table name fails with the table name and the fix."""
     broken = Ledger(ledger._client, "nope")
-    with pytest.raises(LedgerError, match="'nope'.*GCNOTIFY_LEDGER_TABLE"):
+    with pytest.raises(LedgerError, match=r"'nope'.*GCNOTIFY_LEDGER_TABLE"):
         broken.lookup("r", DAY)
 
 
 def test_key_format() -> None:
     """The key is readable in the console: report id and ISO date."""
-    assert "support-daily#2026-11-20" == ledger_key("support-daily", DAY)
+    assert ledger_key("support-daily", DAY) == "support-daily#2026-11-20"

@@ -25,8 +25,12 @@ BODY = {
         {"type": "text/html", "value": "<p>Offered <b>12</b> — é</p>"},
     ],
     "attachments": [
-        {"content": base64.b64encode(b"a,b\n1,2\n").decode(), "type": "text/csv",
-         "filename": "x.csv", "disposition": "attachment"}
+        {
+            "content": base64.b64encode(b"a,b\n1,2\n").decode(),
+            "type": "text/csv",
+            "filename": "x.csv",
+            "disposition": "attachment",
+        }
     ],
 }
 
@@ -34,20 +38,20 @@ BODY = {
 def test_eml_round_trips() -> None:
     """The .eml parses back with the same headers, parts and attachment."""
     msg = email.message_from_bytes(eml_from_mail_body(BODY), policy=policy.default)
-    assert "Support — Fri 20 Nov 2026" == msg["Subject"]
-    assert "Sup <sup@example.com>" == msg["To"]
-    assert "cc@example.com" == msg["Cc"]
-    assert "support-daily" == msg["X-gcnotify-report-id"]
+    assert msg["Subject"] == "Support — Fri 20 Nov 2026"
+    assert msg["To"] == "Sup <sup@example.com>"
+    assert msg["Cc"] == "cc@example.com"
+    assert msg["X-gcnotify-report-id"] == "support-daily"
     html = msg.get_body(("html",))
     assert html is not None
     assert "<b>12</b> — é" in html.get_content()
     attachments = list(msg.iter_attachments())
-    assert ["x.csv"] == [a.get_filename() for a in attachments]
-    assert b"a,b\n1,2\n" == attachments[0].get_payload(decode=True)
+    assert [a.get_filename() for a in attachments] == ["x.csv"]
+    assert attachments[0].get_payload(decode=True) == b"a,b\n1,2\n"
 
 
 def test_write_outputs(tmp_path: Path) -> None:
     """Three files are written with the parts' content."""
     paths = write_outputs(tmp_path / "out", "support-daily-2026-11-20", BODY)
-    assert [".html", ".txt", ".eml"] == [p.suffix for p in paths]
-    assert "Offered 12" == paths[1].read_text()
+    assert [p.suffix for p in paths] == [".html", ".txt", ".eml"]
+    assert paths[1].read_text() == "Offered 12"

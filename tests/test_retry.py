@@ -28,7 +28,9 @@ class FakeClock:
         return self.now
 
 
-def call(session: requests.Session, clock: FakeClock, policy: RetryPolicy, **kw: object) -> requests.Response:
+def call(
+    session: requests.Session, clock: FakeClock, policy: RetryPolicy, **kw: object
+) -> requests.Response:
     return request_with_retry(
         lambda: session.get(URL, timeout=1),
         policy=policy,
@@ -47,8 +49,8 @@ def test_retry_after_is_honoured() -> None:
     responses.get(URL, status=200, json={})
     clock = FakeClock()
     response = call(requests.Session(), clock, RetryPolicy())
-    assert 200 == response.status_code
-    assert 1 == len(clock.sleeps)
+    assert response.status_code == 200
+    assert len(clock.sleeps) == 1
     assert clock.sleeps[0] >= 3
 
 
@@ -60,7 +62,7 @@ def test_backoff_grows_exponentially() -> None:
     responses.get(URL, status=200)
     clock = FakeClock()
     call(requests.Session(), clock, RetryPolicy(max_attempts=5, base_delay=1, max_delay=100))
-    assert [0.5, 1.0, 2.0, 4.0] == clock.sleeps
+    assert clock.sleeps == [0.5, 1.0, 2.0, 4.0]
 
 
 @responses.activate
@@ -70,8 +72,8 @@ def test_attempts_are_bounded() -> None:
         responses.get(URL, status=500)
     clock = FakeClock()
     response = call(requests.Session(), clock, RetryPolicy(max_attempts=3))
-    assert 500 == response.status_code
-    assert 3 == len(responses.calls)
+    assert response.status_code == 500
+    assert len(responses.calls) == 3
 
 
 @responses.activate
@@ -80,8 +82,8 @@ def test_total_time_is_bounded() -> None:
     responses.get(URL, status=429, headers={"Retry-After": "120"})
     clock = FakeClock()
     response = call(requests.Session(), clock, RetryPolicy(max_total_seconds=60))
-    assert 429 == response.status_code
-    assert [] == clock.sleeps
+    assert response.status_code == 429
+    assert clock.sleeps == []
 
 
 @responses.activate
@@ -89,8 +91,8 @@ def test_client_errors_not_retried() -> None:
     """A 400 is returned at once."""
     responses.get(URL, status=400)
     clock = FakeClock()
-    assert 400 == call(requests.Session(), clock, RetryPolicy()).status_code
-    assert 1 == len(responses.calls)
+    assert call(requests.Session(), clock, RetryPolicy()).status_code == 400
+    assert len(responses.calls) == 1
 
 
 @responses.activate
@@ -101,7 +103,7 @@ def test_network_error_retried_then_raised() -> None:
     clock = FakeClock()
     with pytest.raises(requests.exceptions.ReadTimeout):
         call(requests.Session(), clock, RetryPolicy(max_attempts=3))
-    assert 3 == len(responses.calls)
+    assert len(responses.calls) == 3
 
 
 @responses.activate
@@ -111,7 +113,7 @@ def test_read_timeout_not_retried_when_connect_only() -> None:
     responses.get(URL, status=200)
     with pytest.raises(requests.exceptions.ReadTimeout):
         call(requests.Session(), FakeClock(), RetryPolicy(), network_retry="connect_only")
-    assert 1 == len(responses.calls)
+    assert len(responses.calls) == 1
 
 
 @responses.activate
@@ -120,14 +122,14 @@ def test_connect_timeout_retried_when_connect_only() -> None:
     responses.get(URL, body=requests.exceptions.ConnectTimeout("no route"))
     responses.get(URL, status=202)
     response = call(requests.Session(), FakeClock(), RetryPolicy(), network_retry="connect_only")
-    assert 202 == response.status_code
+    assert response.status_code == 202
 
 
 def test_parse_retry_after_forms() -> None:
     """Delta-seconds and HTTP-date forms both parse; junk gives None."""
-    assert 42.0 == parse_retry_after("42")
+    assert parse_retry_after("42") == 42.0
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
     now = 1_800_000_000.0
     http_date = email.utils.formatdate(now + 30, usegmt=True)
-    assert 30.0 == pytest.approx(parse_retry_after(http_date, now=now), abs=1)
+    assert pytest.approx(parse_retry_after(http_date, now=now), abs=1) == 30.0

@@ -14,8 +14,13 @@ CONFIG = parse_config(
         "sendgrid": {"from": {"email": "r@example.com"}, "data_residency": "eu"},
         "secret_id": "from/config",
         "reports": [
-            {"id": "a", "title": "A", "timezone": "Europe/Dublin", "queues": ["Q"],
-             "recipients": {"to": ["x@example.com"]}}
+            {
+                "id": "a",
+                "title": "A",
+                "timezone": "Europe/Dublin",
+                "queues": ["Q"],
+                "recipients": {"to": ["x@example.com"]},
+            }
         ],
     }
 )
@@ -25,9 +30,9 @@ def test_defaults_derive_hosts_from_environment() -> None:
     """With no overrides the hosts come from the region domain and residency."""
     settings = Settings.from_env({})
     endpoints = settings.endpoints(CONFIG)
-    assert "https://login.mypurecloud.ie" == endpoints.genesys_login
-    assert "https://api.mypurecloud.ie" == endpoints.genesys_api
-    assert "https://api.eu.sendgrid.com" == endpoints.sendgrid
+    assert endpoints.genesys_login == "https://login.mypurecloud.ie"
+    assert endpoints.genesys_api == "https://api.mypurecloud.ie"
+    assert endpoints.sendgrid == "https://api.eu.sendgrid.com"
     assert default_config_path() == settings.config_path
 
 
@@ -51,11 +56,11 @@ def test_overrides_win() -> None:
     )
     endpoints = settings.endpoints(CONFIG)
     assert Path("/x/c.yaml") == settings.config_path
-    assert "http://127.0.0.1:1" == endpoints.genesys_login
-    assert "http://127.0.0.1:3" == endpoints.sendgrid
-    assert "from/env" == settings.resolve_secret_id(CONFIG)
+    assert endpoints.genesys_login == "http://127.0.0.1:1"
+    assert endpoints.sendgrid == "http://127.0.0.1:3"
+    assert settings.resolve_secret_id(CONFIG) == "from/env"
 
 
 def test_secret_id_from_config_then_default() -> None:
     """GCNOTIFY_SECRET_ID wins, then secret_id in the config."""
-    assert "from/config" == Settings.from_env({}).resolve_secret_id(CONFIG)
+    assert Settings.from_env({}).resolve_secret_id(CONFIG) == "from/config"

@@ -332,9 +332,7 @@ def _timezone(check: _Checker, path: str, value: object) -> str | None:
 def _weekday(check: _Checker, path: str, value: str) -> bool:
     if value.upper() in WEEKDAYS:
         return True
-    hint = _suggest(value[:3] if len(value) > 3 else value, WEEKDAYS) or _suggest(
-        value, WEEKDAYS
-    )
+    hint = _suggest(value[:3] if len(value) > 3 else value, WEEKDAYS) or _suggest(value, WEEKDAYS)
     check.add(path, f"{value!r} is not a weekday name{hint}; use {', '.join(WEEKDAYS)}")
     return False
 
@@ -366,7 +364,9 @@ def _holidays(check: _Checker, path: str, value: object) -> HolidaySettings | No
 
         problem = check_holiday_settings(country, subdivision)
         if problem is not None:
-            key = "subdivision" if subdivision is not None and "subdivision" in problem else "country"
+            key = (
+                "subdivision" if subdivision is not None and "subdivision" in problem else "country"
+            )
             check.add(f"{path}.{key}", problem)
     dates: set[date] = set()
     raw_dates = raw.get("dates") or []

@@ -43,7 +43,7 @@ _NAMES = [
 ]
 
 DEMO_CLIENT_ID = "demo-client-id"
-DEMO_SECRET_ID = "gcnotify/demo-credentials"
+DEMO_SECRET_ID = "gcnotify/demo-credentials"  # noqa: S105 - a name, not a value
 
 
 def demo_queues(count: int) -> list[Queue]:
@@ -157,10 +157,13 @@ def start_stack(
             "AWS_SECRET_ACCESS_KEY": "demo",
             "AWS_DEFAULT_REGION": "us-east-1",
         }
-        boto3.client("secretsmanager", endpoint_url=moto_url, region_name="us-east-1",
-                     aws_access_key_id="demo", aws_secret_access_key="demo").create_secret(
-            Name=DEMO_SECRET_ID, SecretString=json.dumps(secret)
-        )
+        boto3.client(
+            "secretsmanager",
+            endpoint_url=moto_url,
+            region_name="us-east-1",
+            aws_access_key_id="demo",
+            aws_secret_access_key="demo",  # noqa: S106 - moto accepts any key
+        ).create_secret(Name=DEMO_SECRET_ID, SecretString=json.dumps(secret))
         workdir.mkdir(parents=True, exist_ok=True)
         config_path = workdir / "demo-gcnotify.yaml"
         write_demo_config(config_path, queues)
@@ -193,8 +196,7 @@ def run_demo(*, out: Path, queues: int = 12, latency_ms: float = 0.0, serve: boo
             return _serve(stack)
         handler.reset_cold_start()
         scheduled = datetime.now(UTC).replace(hour=11, minute=0, second=0, microsecond=0)
-        event = {"scheduled_time": scheduled.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                 "execution_id": "demo"}
+        event = {"scheduled_time": scheduled.strftime("%Y-%m-%dT%H:%M:%SZ"), "execution_id": "demo"}
         try:
             summary = handler.handle(event, environ=stack.environ)
         finally:
@@ -212,7 +214,8 @@ def run_demo(*, out: Path, queues: int = 12, latency_ms: float = 0.0, serve: boo
         for message in stack.sendgrid.messages:
             body = message.body
             custom = body["personalizations"][0].get("custom_args", {})
-            stem = f"{custom.get('gcnotify_report_id', 'mail')}-{custom.get('gcnotify_business_date', 'x')}"
+            report_id = custom.get("gcnotify_report_id", "mail")
+            stem = f"{report_id}-{custom.get('gcnotify_business_date', 'undated')}"
             for path in write_outputs(out, stem, body):
                 print(f"  {path}")
     return 0
@@ -220,8 +223,11 @@ def run_demo(*, out: Path, queues: int = 12, latency_ms: float = 0.0, serve: boo
 
 def _serve(stack: DemoStack) -> int:
     """Keep the stack up for `sam local invoke --env-vars`; print the variables to use."""
-    env = {k: v.replace("127.0.0.1", "host.docker.internal") for k, v in stack.environ.items()
-           if k != "GCNOTIFY_CONFIG"}
+    env = {
+        k: v.replace("127.0.0.1", "host.docker.internal")
+        for k, v in stack.environ.items()
+        if k != "GCNOTIFY_CONFIG"
+    }
     print("Local stand-ins are running. For sam local invoke, save this as env.local.json:")
     print(json.dumps({"ReportFunction": env}, indent=2))
     print("Local processes (gcnotify run) can use these values with 127.0.0.1 instead.")

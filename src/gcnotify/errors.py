@@ -23,7 +23,9 @@ value or HTTP status was involved, and what to do about it. No message ever hold
     │       ├── SendGridTooLargeError    413: the message is too large
     │       ├── SendGridRequestError     other 4xx, with SendGrid's own error messages
     │       └── SendGridUnavailableError 429/5xx/timeouts that outlasted the retry budget
+    │           └── SendGridOutcomeUnknownError  the request was sent but the answer was lost
     ├── LedgerError                  the DynamoDB send ledger could not be read or written
+    ├── AmbiguousSendError           an earlier attempt may have sent this report; not re-sent
     └── RunFailedError               at least one report failed; the message holds the summary
 """
 
@@ -33,6 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "AmbiguousSendError",
     "ApiError",
     "ConfigError",
     "ConfigProblem",
@@ -52,6 +55,7 @@ __all__ = [
     "SendGridAuthError",
     "SendGridError",
     "SendGridForbiddenError",
+    "SendGridOutcomeUnknownError",
     "SendGridRequestError",
     "SendGridTooLargeError",
     "SendGridUnavailableError",
@@ -174,6 +178,13 @@ class SendGridUnavailableError(SendGridError):
     pass
 
 
+class SendGridOutcomeUnknownError(SendGridUnavailableError):
+    """The mail/send request went out but no answer came back: SendGrid may have accepted it.
+
+    mail/send has no idempotency key, so this is never retried automatically.
+    """
+
+
 class LedgerError(GcnotifyError):
     """The DynamoDB send ledger could not be used; the report is not sent without it."""
 
@@ -183,4 +194,12 @@ class RunFailedError(GcnotifyError):
 
     Raising (rather than returning) makes Lambda count an error, so the alarms and the async
     retry/failure-destination configuration in template.yaml see it.
+    """
+
+
+class AmbiguousSendError(GcnotifyError):
+    """An earlier attempt claimed this send and did not record its outcome.
+
+    It may have been delivered, so gcnotify does not send again by itself; a person checks
+    SendGrid's Email Activity and re-runs with ``force`` if it was not delivered.
     """

@@ -18,8 +18,17 @@ __all__ = ["RunRequest", "parse_event"]
 
 _KEYS = ("scheduled_time", "execution_id", "report_date", "reports", "dry_run", "force")
 # Keys an EventBridge (not Scheduler) event carries; accepted so a plain rule target also works.
-_EVENTBRIDGE_KEYS = ("version", "id", "detail-type", "source", "account", "time", "region",
-                     "resources", "detail")
+_EVENTBRIDGE_KEYS = (
+    "version",
+    "id",
+    "detail-type",
+    "source",
+    "account",
+    "time",
+    "region",
+    "resources",
+    "detail",
+)
 
 
 @dataclass(frozen=True)
@@ -55,9 +64,7 @@ def parse_event(event: object, known_reports: Sequence[str]) -> RunRequest:
         for key in unknown:
             close = difflib.get_close_matches(str(key), _KEYS, n=1)
             hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        raise EventError(
-            f"unknown event key(s): {', '.join(hints)}; allowed: {', '.join(_KEYS)}"
-        )
+        raise EventError(f"unknown event key(s): {', '.join(hints)}; allowed: {', '.join(_KEYS)}")
 
     scheduled: datetime | None = None
     raw_time = event.get("scheduled_time") or (event.get("time") if eventbridge else None)

@@ -23,6 +23,7 @@ from .model import Config
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from .ledger import Ledger
     from .runner import ReportResult, Services
     from .secrets import Credentials
 
@@ -54,6 +55,21 @@ class _ColdStart:
             )
         return self.credentials
 
+    def _make_ledger(self) -> Ledger | None:
+        if self.settings.ledger_table is None:
+            logger.warning(
+                "GCNOTIFY_LEDGER_TABLE is not set: sends are not de-duplicated across runs"
+            )
+            return None
+        import boto3
+
+        from .ledger import Ledger
+
+        client = boto3.session.Session().client(
+            "dynamodb", endpoint_url=self.settings.aws_endpoint_url
+        )
+        return Ledger(client, self.settings.ledger_table)
+
     def get_services(self, out_dir: Path | None) -> Services:
         key = str(out_dir)
         if key not in self.services:
@@ -66,7 +82,9 @@ class _ColdStart:
             creds = self.load_credentials()
             endpoints = self.settings.endpoints(self.config)
             shared = next(iter(self.services.values()), None)
+            ledger = shared.ledger if shared else self._make_ledger()
             self.services[key] = Services(
+                ledger=ledger,
                 genesys=shared.genesys
                 if shared
                 else GenesysClient(
@@ -140,6 +158,8 @@ def handle(
 def lambda_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     """Lambda entry point; a dry run writes its email under /tmp (the only writable path)."""
     out_dir = (
-        Path("/tmp/gcnotify-out") if isinstance(event, dict) and event.get("dry_run") else None
-    )  # noqa: S108
+        Path("/tmp/gcnotify-out")  # noqa: S108 - Lambda's only writable directory
+        if isinstance(event, dict) and event.get("dry_run")
+        else None
+    )
     return handle(event, out_dir=out_dir)

@@ -182,12 +182,18 @@ class Ledger:
             },
         )
 
-    def mark_failed(self, report_id: str, business_date: date, *, now: datetime, error: str) -> None:
+    def mark_failed(
+        self, report_id: str, business_date: date, *, now: datetime, error: str
+    ) -> None:
         self._finish(
             report_id,
             business_date,
             "SET #status = :failed, failed_at = :now, #error = :err",
-            {":failed": {"S": "failed"}, ":now": {"S": now.isoformat()}, ":err": {"S": error[:1000]}},
+            {
+                ":failed": {"S": "failed"},
+                ":now": {"S": now.isoformat()},
+                ":err": {"S": error[:1000]},
+            },
         )
 
     def note_unknown_outcome(

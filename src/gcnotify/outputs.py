@@ -43,8 +43,9 @@ def eml_from_mail_body(body: Mapping[str, Any]) -> bytes:
         msg["Cc"] = _addresses(personalization["cc"])
     if body.get("reply_to"):
         msg["Reply-To"] = _addresses([body["reply_to"]])
-    for key, value in sorted({**body.get("custom_args", {}),
-                              **personalization.get("custom_args", {})}.items()):
+    for key, value in sorted(
+        {**body.get("custom_args", {}), **personalization.get("custom_args", {})}.items()
+    ):
         msg[f"X-{key.replace('_', '-')}"] = value
     msg.set_content(_content(body, "text/plain"))
     msg.add_alternative(_content(body, "text/html"), subtype="html")

@@ -104,7 +104,10 @@ def request_with_retry(
             if network_retry == "connect_only" and not _is_connect_failure(exc):
                 raise
             delay = policy.backoff(attempt, None, rand)
-            if attempt >= policy.max_attempts or clock() - started + delay > policy.max_total_seconds:
+            if (
+                attempt >= policy.max_attempts
+                or clock() - started + delay > policy.max_total_seconds
+            ):
                 raise
             sleep(delay)
             continue

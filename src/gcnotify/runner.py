@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .calendar import closed_days
-from .errors import GcnotifyError
+from .errors import AmbiguousSendError, GcnotifyError, SendGridOutcomeUnknownError
 from .events import RunRequest
 from .metrics import build_table, genesys_metrics
 from .model import Config, ReportConfig
@@ -26,6 +26,7 @@ from .windows import ReportWindow, Skip, local_date, plan_window
 
 if TYPE_CHECKING:
     from .genesys import GenesysClient
+    from .ledger import Ledger, LedgerRecord
     from .mail import RenderedEmail
     from .render import Renderer
     from .sendgrid import SendGridClient
@@ -60,6 +61,7 @@ class ReportResult:
     error_type: str | None = None
     outputs: tuple[str, ...] = ()
     subject: str | None = None
+    note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -79,6 +81,8 @@ class ReportResult:
             out["subject"] = self.subject
         if self.outputs:
             out["outputs"] = list(self.outputs)
+        if self.note is not None:
+            out["note"] = self.note
         if self.error is not None:
             out["error"] = self.error
             out["error_type"] = self.error_type
@@ -94,6 +98,34 @@ class Services:
     sendgrid: SendGridClient | None = None
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     out_dir: Path | None = None
+    ledger: Ledger | None = None
+
+
+# A claim younger than this with no recorded outcome belongs to a run that may still be going
+# (Lambda's timeout is 5 minutes in template.yaml); an older one was left by a crash.
+CLAIM_LEASE = timedelta(minutes=15)
+
+
+def _existing_send(record: LedgerRecord, now: datetime, result: ReportResult) -> None:
+    """Answer from a ledger record that blocks this send: already sent, or ambiguous."""
+    if record.status == "sent":
+        result.status = "already_sent"
+        result.sendgrid_message_id = record.message_id or None
+        result.note = f"sent at {record.sent_at}; use force to send again"
+        return
+    claimed = datetime.fromisoformat(record.claimed_at) if record.claimed_at else None
+    if record.error is None and claimed is not None and now - claimed < CLAIM_LEASE:
+        result.status = "already_sent"
+        result.note = f"another invocation claimed this send at {record.claimed_at}"
+        return
+    why = f" ({record.error})" if record.error else " and did not finish"
+    raise AmbiguousSendError(
+        f"an earlier attempt claimed this send at {record.claimed_at}{why}; SendGrid may have "
+        f"accepted it, so it is not re-sent automatically. Check SendGrid Email Activity for "
+        f"gcnotify_report_id={record.report_id} gcnotify_business_date={record.business_date}; "
+        'if it was not delivered, re-run with force (event "force": true, or gcnotify run '
+        "--force)"
+    )
 
 
 def _run_day(report: ReportConfig, request: RunRequest, now: datetime) -> tuple[date, bool]:
@@ -142,6 +174,12 @@ def _produce(
         return
     window = plan
     result.window = window
+    ledger = None if request.dry_run else services.ledger
+    if ledger is not None and not request.force:
+        record = ledger.lookup(report.id, window.business_date)
+        if record is not None and record.status != "failed":
+            _existing_send(record, services.now(), result)
+            return
 
     queues = services.genesys.resolve_queues(report.queues)
     body = build_aggregates_query(
@@ -190,14 +228,50 @@ def _produce(
         return
     if services.sendgrid is None:
         raise GcnotifyError("no SendGrid client is configured for a real send")
-    sent = services.sendgrid.send(mail_body)
+    if ledger is not None:
+        claim = ledger.claim(
+            report.id,
+            window.business_date,
+            now=services.now(),
+            owner=request.execution_id or "manual",
+            force=request.force,
+        )
+        if not claim.won:
+            if claim.existing is None:  # deleted between the write and the read: be safe
+                raise AmbiguousSendError("the send ledger refused the claim; re-run to retry")
+            _existing_send(claim.existing, services.now(), result)
+            return
+    try:
+        sent = services.sendgrid.send(mail_body)
+    except SendGridOutcomeUnknownError as exc:
+        if ledger is not None:
+            ledger.note_unknown_outcome(
+                report.id, window.business_date, now=services.now(), error=str(exc)
+            )
+        raise
+    except GcnotifyError as exc:
+        if ledger is not None:
+            ledger.mark_failed(report.id, window.business_date, now=services.now(), error=str(exc))
+        raise
     result.sendgrid_message_id = sent.message_id
     result.status = sent_status
+    if ledger is not None:
+        try:
+            ledger.mark_sent(
+                report.id,
+                window.business_date,
+                now=services.now(),
+                message_id=sent.message_id,
+                recipients=result.recipients,
+                status=sent_status,
+            )
+        except GcnotifyError as exc:
+            # The mail went out; the claim stays in_progress, so no later run re-sends it.
+            result.note = f"sent, but the ledger could not record it: {exc}"
+            logger.error(result.note, extra={"report": report.id})
 
 
-def run_reports(
-    config: Config, request: RunRequest, services: Services
-) -> list[ReportResult]:
+def run_reports(config: Config, request: RunRequest, services: Services) -> list[ReportResult]:
     """Run every selected report in config order; failures do not stop the others."""
     wanted: Sequence[str] = request.reports or [r.id for r in config.reports]
     services.genesys.clear_queue_cache()
@@ -212,9 +286,7 @@ def run_reports(
             result.status,
             extra={
                 "report": report.id,
-                "business_date": result.business_date.isoformat()
-                if result.business_date
-                else None,
+                "business_date": result.business_date.isoformat() if result.business_date else None,
                 "status": result.status,
                 "genesys_api_calls": result.genesys_api_calls,
                 "error": result.error,

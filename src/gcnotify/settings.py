@@ -13,7 +13,7 @@ from .resources import default_config_path
 __all__ = ["Endpoints", "Settings"]
 
 SENDGRID_HOSTS = {"global": "https://api.sendgrid.com", "eu": "https://api.eu.sendgrid.com"}
-DEFAULT_SECRET_ID = "gcnotify/credentials"
+DEFAULT_SECRET_ID = "gcnotify/credentials"  # noqa: S105 - a name, not a value
 
 
 def _get(environ: Mapping[str, str], name: str) -> str | None:
