@@ -43,6 +43,7 @@ _NAMES = [
 ]
 
 DEMO_CLIENT_ID = "demo-client-id"
+DEMO_LEDGER_TABLE = "gcnotify-demo-ledger"
 DEMO_SECRET_ID = "gcnotify/demo-credentials"  # noqa: S105 - a name, not a value
 
 
@@ -157,13 +158,20 @@ def start_stack(
             "AWS_SECRET_ACCESS_KEY": "demo",
             "AWS_DEFAULT_REGION": "us-east-1",
         }
-        boto3.client(
-            "secretsmanager",
-            endpoint_url=moto_url,
-            region_name="us-east-1",
+        session = boto3.session.Session(
             aws_access_key_id="demo",
             aws_secret_access_key="demo",  # noqa: S106 - moto accepts any key
-        ).create_secret(Name=DEMO_SECRET_ID, SecretString=json.dumps(secret))
+            region_name="us-east-1",
+        )
+        session.client("secretsmanager", endpoint_url=moto_url).create_secret(
+            Name=DEMO_SECRET_ID, SecretString=json.dumps(secret)
+        )
+        session.client("dynamodb", endpoint_url=moto_url).create_table(
+            TableName=DEMO_LEDGER_TABLE,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
         workdir.mkdir(parents=True, exist_ok=True)
         config_path = workdir / "demo-gcnotify.yaml"
         write_demo_config(config_path, queues)
@@ -174,6 +182,7 @@ def start_stack(
             "GCNOTIFY_GENESYS_LOGIN_URL": genesys.url,
             "GCNOTIFY_GENESYS_API_URL": genesys.url,
             "GCNOTIFY_SENDGRID_API_URL": sendgrid.url,
+            "GCNOTIFY_LEDGER_TABLE": DEMO_LEDGER_TABLE,
             "AWS_ENDPOINT_URL": moto_url,
         }
         yield DemoStack(genesys=genesys, sendgrid=sendgrid, moto_url=moto_url, environ=environ)
