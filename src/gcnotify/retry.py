@@ -100,7 +100,8 @@ def request_with_retry(
             on_attempt()
         try:
             response = send()
-        except requests.RequestException as exc:
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            # Other RequestExceptions (InvalidURL, MissingSchema…) are config mistakes: no retry.
             if network_retry == "connect_only" and not _is_connect_failure(exc):
                 raise
             delay = policy.backoff(attempt, None, rand)
