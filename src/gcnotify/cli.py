@@ -12,11 +12,11 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from . import __version__
-from .errors import ConfigError, GcnotifyError, RunFailedError
+from .errors import ConfigError, EventError, GcnotifyError, RunFailedError
 
 __all__ = ["main"]
 
@@ -61,6 +61,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--date", type=_date, metavar="YYYY-MM-DD", help="the business date to report on"
+    )
+    run.add_argument(
+        "--from",
+        dest="date_from",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="backfill: first business date (with --to); already-sent days are not re-sent",
+    )
+    run.add_argument(
+        "--to",
+        dest="date_to",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="backfill: last business date, inclusive",
     )
     run.add_argument(
         "--dry-run", action="store_true", help="render and write the email, send nothing"
@@ -111,24 +125,43 @@ def _validate(config_path: Path | None) -> int:
     return 0
 
 
+def _dates(args: argparse.Namespace) -> list[date | None]:
+    """The business dates to run: one (--date), a range (--from/--to), or none (now)."""
+    if (args.date_from is None) != (args.date_to is None):
+        raise EventError("--from and --to go together")
+    if args.date_from is None:
+        return [args.date]
+    if args.date is not None:
+        raise EventError("give --date or --from/--to, not both")
+    if args.date_to < args.date_from:
+        raise EventError(f"--to {args.date_to} is before --from {args.date_from}")
+    days = (args.date_to - args.date_from).days + 1
+    if days > 366:
+        raise EventError(f"--from/--to spans {days} days; backfill at most 366 at a time")
+    return [args.date_from + timedelta(days=i) for i in range(days)]
+
+
 def _run(args: argparse.Namespace) -> int:
     from .handler import handle
 
     environ = dict(os.environ)
     if args.config is not None:
         environ["GCNOTIFY_CONFIG"] = str(args.config)
-    event: dict[str, object] = {"dry_run": args.dry_run, "force": args.force}
-    if args.reports:
-        event["reports"] = args.reports
-    if args.date:
-        event["report_date"] = args.date.isoformat()
-    try:
-        summary = handle(event, environ=environ, out_dir=args.out)
-    except RunFailedError as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
-    print(json.dumps(summary, indent=2, ensure_ascii=False))
-    return 0
+    failed = False
+    for day in _dates(args):
+        event: dict[str, object] = {"dry_run": args.dry_run, "force": args.force}
+        if args.reports:
+            event["reports"] = args.reports
+        if day is not None:
+            event["report_date"] = day.isoformat()
+        try:
+            summary = handle(event, environ=environ, out_dir=args.out)
+        except RunFailedError as exc:
+            print(str(exc), file=sys.stderr)
+            failed = True
+            continue
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    return 1 if failed else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,7 +20,7 @@ import requests
 if TYPE_CHECKING:
     from requests import Response
 
-__all__ = ["RetryPolicy", "parse_retry_after", "request_with_retry"]
+__all__ = ["RetryPolicy", "is_connect_failure", "parse_retry_after", "request_with_retry"]
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -66,7 +66,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - current)
 
 
-def _is_connect_failure(exc: requests.RequestException) -> bool:
+def is_connect_failure(exc: requests.RequestException) -> bool:
     """True when the request certainly never reached the server."""
     return isinstance(exc, requests.exceptions.ConnectTimeout) or (
         isinstance(exc, requests.exceptions.ConnectionError)
@@ -102,7 +102,7 @@ def request_with_retry(
             response = send()
         except (requests.ConnectionError, requests.Timeout) as exc:
             # Other RequestExceptions (InvalidURL, MissingSchema…) are config mistakes: no retry.
-            if network_retry == "connect_only" and not _is_connect_failure(exc):
+            if network_retry == "connect_only" and not is_connect_failure(exc):
                 raise
             delay = policy.backoff(attempt, None, rand)
             if (

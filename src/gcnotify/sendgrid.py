@@ -31,8 +31,13 @@ from .errors import (
 )
 from .mail import RenderedEmail
 from .model import Address, Recipients, SendGridSettings
-from .retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after, request_with_retry
-from .retry import _is_connect_failure as is_connect_failure
+from .retry import (
+    RETRYABLE_STATUSES,
+    RetryPolicy,
+    is_connect_failure,
+    parse_retry_after,
+    request_with_retry,
+)
 
 __all__ = [
     "MAX_CUSTOM_ARGS_BYTES",
@@ -229,6 +234,9 @@ def build_mail_body(
     body["tracking_settings"] = {
         "click_tracking": {"enable": False, "enable_text": False},
         "open_tracking": {"enable": False},
+        # Internal reports: no unsubscribe footer, no rewritten or tagged links.
+        "subscription_tracking": {"enable": False},
+        "ganalytics": {"enable": False},
     }
     _check_size(len(encode_body(body)), len(email.attachments))
     return body

@@ -12,7 +12,6 @@ from .resources import default_config_path
 
 __all__ = ["Endpoints", "Settings"]
 
-SENDGRID_HOSTS = {"global": "https://api.sendgrid.com", "eu": "https://api.eu.sendgrid.com"}
 DEFAULT_SECRET_ID = "gcnotify/credentials"  # noqa: S105 - a name, not a value
 
 
@@ -47,13 +46,13 @@ class Settings:
 
     def endpoints(self, config: Config) -> Endpoints:
         """Resolve the API base URLs: an env override wins over the config's region."""
+        from .sendgrid import sendgrid_base_url
+
         env = config.genesys.environment
         return Endpoints(
             genesys_login=(self.genesys_login_url or login_url(env)).rstrip("/"),
             genesys_api=(self.genesys_api_url or api_url(env)).rstrip("/"),
-            sendgrid=(
-                self.sendgrid_api_url or SENDGRID_HOSTS[config.sendgrid.data_residency]
-            ).rstrip("/"),
+            sendgrid=(self.sendgrid_api_url or sendgrid_base_url(config.sendgrid)).rstrip("/"),
         )
 
     def resolve_secret_id(self, config: Config) -> str:
