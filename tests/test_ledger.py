@@ -82,21 +82,38 @@ def test_unknown_outcome_stays_in_progress(ledger: Ledger) -> None:
     assert not ledger.claim("r", DAY, now=NOW, owner="b").won
 
 
-def test_concurrent_claims_one_winner(ledger: Ledger) -> None:
-    """Eight threads claiming at once: exactly one wins."""
-    barrier = threading.Barrier(8)
-    wins: list[bool] = []
+def test_concurrent_claims_one_winner() -> None:
+    """Eight threads claiming at once through a real (serialised) moto server: one wins."""
+    from gcnotify.devserver.moto_server import SerializedMotoServer
 
-    def claim(i: int) -> None:
-        barrier.wait()
-        wins.append(ledger.claim("r", DAY, now=NOW, owner=str(i)).won)
+    server = SerializedMotoServer()
+    server.start()
+    try:
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=server.url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        create_table(client)
+        ledger = Ledger(client, "ledger")
+        barrier = threading.Barrier(8)
+        wins: list[bool] = []
 
-    threads = [threading.Thread(target=claim, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert [w for w in wins if w] == [True]
+        def claim(i: int) -> None:
+            barrier.wait()
+            wins.append(ledger.claim("r", DAY, now=NOW, owner=str(i)).won)
+
+        threads = [threading.Thread(target=claim, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        server.stop()
+    assert 8 == len(wins)
+    assert [True] == [w for w in wins if w]
 
 
 def test_missing_table_is_a_clear_error(ledger: Ledger) -> None:

@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import pytz
 from hypothesis import given, settings
@@ -16,7 +17,51 @@ from gcnotify.errors import ReportError
 from gcnotify.metrics import METRICS, ReportTable, build_table, format_value, genesys_metrics
 from gcnotify.model import METRIC_NAMES, Queue
 
-EXAMPLE = Path("/work/shared/schemas/examples/genesys-aggregates-response.valid.json")
+SCHEMAS = Path(__file__).resolve().parents[1] / "src" / "gcnotify" / "devserver" / "schemas"
+# The published example body (schemas/examples/genesys-aggregates-response.valid.json).
+EXAMPLE: dict[str, Any] = {
+    "results": [
+        {
+            "group": {"mediaType": "voice", "queueId": "c6fc6f57-4c1e-4812-980a-5154f500b5c6"},
+            "data": [
+                {
+                    "interval": "2024-03-11T04:00:00.000Z/2024-03-12T04:00:00.000Z",
+                    "metrics": [
+                        {"metric": "nOffered", "stats": {"count": 877}},
+                        {
+                            "metric": "tAnswered",
+                            "stats": {"max": 451577, "min": 94, "count": 812, "sum": 41536266},
+                        },
+                        {
+                            "metric": "tAbandon",
+                            "stats": {"max": 305112, "min": 1200, "count": 58, "sum": 4012211},
+                        },
+                        {
+                            "metric": "tHandle",
+                            "stats": {"max": 1040810, "min": 5211, "count": 817, "sum": 131580101},
+                        },
+                        {
+                            "metric": "oServiceLevel",
+                            "stats": {
+                                "ratio": 0.47586206896551725,
+                                "numerator": 414,
+                                "denominator": 870,
+                                "target": 0.8,
+                            },
+                        },
+                        {"metric": "oServiceTarget", "stats": {"target": 0.8}},
+                    ],
+                    "views": [
+                        {
+                            "name": "tAbandonOver5s",
+                            "stats": {"max": 305112, "min": 5021, "count": 49, "sum": 3990001},
+                        }
+                    ],
+                }
+            ],
+        }
+    ]
+}
 SUPPORT = Queue("q-support", "Support")
 BILLING = Queue("q-billing", "Billing")
 DAY = "2024-03-11T04:00:00.000Z/2024-03-12T04:00:00.000Z"
@@ -63,9 +108,15 @@ def test_unknown_metric_is_a_report_error() -> None:
         genesys_metrics(["bogus"])
 
 
+def test_example_response_matches_the_response_schema() -> None:
+    """The example used below is a valid aggregates response body."""
+    schema = json.loads((SCHEMAS / "genesys-aggregates-response.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(EXAMPLE)
+
+
 def test_example_response_reads_as_genesys_defines_it() -> None:
     """The schema example yields offered, answered, AHT, abandon % and SL as genesys.md §3 says."""
-    response = json.loads(EXAMPLE.read_text())
+    response = EXAMPLE
     queue = Queue("c6fc6f57-4c1e-4812-980a-5154f500b5c6", "Support")
     names = ("offered", "answered", "abandoned", "abandon_rate", "aht", "asa", "service_level")
     row = build_table(response, [queue], names, "America/New_York", "P1D").rows[0]

@@ -131,7 +131,6 @@ def start_stack(
 ) -> Iterator[DemoStack]:
     """Start the stand-ins and moto, store the secret, write the config; stop on exit."""
     import boto3
-    from moto.server import ThreadedMotoServer
 
     from .devserver.genesys_server import GenesysStandIn
     from .devserver.sendgrid_server import SendGridStandIn
@@ -146,7 +145,9 @@ def start_stack(
     )
     sendgrid = SendGridStandIn(api_key=secret["sendgrid_api_key"])
     genesys.latency = sendgrid.latency = latency_ms / 1000.0
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    from .devserver.moto_server import SerializedMotoServer
+
+    moto = SerializedMotoServer()
     genesys.start()
     sendgrid.start()
     moto.start()

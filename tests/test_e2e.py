@@ -1,0 +1,345 @@
+"""End to end over real sockets: the handler against the local Genesys and SendGrid stand-ins
+and a moto server (Secrets Manager, DynamoDB), exactly as `gcnotify demo` wires them."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import pytz
+import yaml
+
+from gcnotify import handler
+from gcnotify.demo import DemoStack, start_stack
+from gcnotify.errors import ConfigError, RunFailedError, SecretError
+
+pytestmark = pytest.mark.e2e
+
+AGGREGATES = "/api/v2/analytics/conversations/aggregates/query"
+MAIL = "/v3/mail/send"
+NY = pytz.timezone("America/New_York")
+
+
+@pytest.fixture
+def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DemoStack]:
+    with start_stack(tmp_path, queue_count=6) as running:
+        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+            monkeypatch.setenv(key, running.environ[key])
+        handler.reset_cold_start()
+        yield running
+        handler.reset_cold_start()
+
+
+def invoke(stack: DemoStack, event: dict[str, Any], **env: str) -> dict[str, Any]:
+    handler.reset_cold_start()
+    return handler.handle(event, environ={**stack.environ, **env})
+
+
+def secret_values(stack: DemoStack) -> list[str]:
+    client = boto3.client("secretsmanager", endpoint_url=stack.moto_url)
+    secret = json.loads(
+        client.get_secret_value(SecretId=stack.environ["GCNOTIFY_SECRET_ID"])["SecretString"]
+    )
+    return [secret["genesys_client_secret"], secret["sendgrid_api_key"]]
+
+
+def put_secret(stack: DemoStack, **changes: str | None) -> None:
+    client = boto3.client("secretsmanager", endpoint_url=stack.moto_url)
+    secret_id = stack.environ["GCNOTIFY_SECRET_ID"]
+    secret = json.loads(client.get_secret_value(SecretId=secret_id)["SecretString"])
+    for key, value in changes.items():
+        if value is None:
+            secret.pop(key)
+        else:
+            secret[key] = value
+    client.put_secret_value(SecretId=secret_id, SecretString=json.dumps(secret))
+
+
+def offered_between(stack: DemoStack, start: datetime, end: datetime) -> int:
+    """Independent count from the synthetic conversations, not through the aggregates code."""
+    traffic = stack.genesys.traffic
+    total = 0
+    for queue in stack.genesys.queues:
+        for day in traffic.days_touching(start, end):
+            total += sum(
+                1 for c in traffic.conversations(queue.id, day) if start <= c.offered_at < end
+            )
+    return total
+
+
+def only_daily(stack: DemoStack) -> dict[str, Any]:
+    return {"report_date": "2026-11-20", "reports": ["support-daily"]}
+
+
+def test_scheduled_run_sends_the_right_business_day(stack: DemoStack) -> None:
+    """A Monday 06:00 New York run reports Friday, with Friday's New York-day numbers."""
+    summary = invoke(stack, {"scheduled_time": "2026-11-23T11:00:00Z", "execution_id": "e1"})
+    daily = next(r for r in summary["reports"] if r["report"] == "support-daily")
+    assert "sent" == daily["status"]
+    assert "2026-11-20" == daily["business_date"]
+    assert {"start": "2026-11-20T05:00:00Z", "end": "2026-11-21T05:00:00Z"} == daily["window"]
+    assert 3 == daily["recipients"]  # to + cc, with Supervisor@ de-duplicated
+    assert daily["sendgrid_message_id"]
+    message = next(
+        m for m in stack.sendgrid.messages
+        if m.body["personalizations"][0]["custom_args"]["gcnotify_report_id"] == "support-daily"
+    )
+    assert "Fri 20 Nov 2026" in message.subject
+    start = NY.localize(datetime(2026, 11, 20))
+    end = NY.localize(datetime(2026, 11, 21))
+    expected = offered_between(stack, start, end)
+    wrong_window = offered_between(stack, start - timedelta(hours=5), end - timedelta(hours=5))
+    assert expected != wrong_window  # the check below can tell the two windows apart
+    assert f"{expected:,}" in message.text
+    assert f"{expected:,}" in message.html
+
+
+def test_calls_per_report(stack: DemoStack) -> None:
+    """Cold: 1 token + 1 lookup page + 1 aggregates query; then exactly 1 mail."""
+    summary = invoke(stack, only_daily(stack))
+    assert 3 == summary["reports"][0]["genesys_api_calls"]
+    assert 1 == stack.genesys.aggregates_queries
+    assert 1 == stack.sendgrid.count(MAIL)
+
+
+def test_reinvoke_after_success_sends_nothing(stack: DemoStack) -> None:
+    """The ledger answers already_sent with zero Genesys and SendGrid calls."""
+    invoke(stack, only_daily(stack))
+    genesys_before, mail_before = stack.genesys.count("/"), stack.sendgrid.count(MAIL)
+    summary = invoke(stack, only_daily(stack))
+    assert "already_sent" == summary["reports"][0]["status"]
+    assert genesys_before == stack.genesys.count("/")
+    assert mail_before == stack.sendgrid.count(MAIL)
+
+
+def test_force_resends(stack: DemoStack) -> None:
+    """force: true sends again on purpose."""
+    invoke(stack, only_daily(stack))
+    summary = invoke(stack, {**only_daily(stack), "force": True})
+    assert "sent" == summary["reports"][0]["status"]
+    assert 2 == stack.sendgrid.count(MAIL)
+
+
+def test_dry_run_sends_nothing_and_writes_files(stack: DemoStack, tmp_path: Path) -> None:
+    """A dry run renders and writes the email but never calls SendGrid or the ledger."""
+    handler.reset_cold_start()
+    summary = handler.handle(
+        {**only_daily(stack), "dry_run": True}, environ=stack.environ, out_dir=tmp_path / "dry"
+    )
+    assert "dry_run" == summary["reports"][0]["status"]
+    assert 0 == stack.sendgrid.count("/")
+    assert {".html", ".txt", ".eml"} == {Path(p).suffix for p in summary["reports"][0]["outputs"]}
+    # Nothing was recorded: a real run afterwards sends.
+    assert "sent" == invoke(stack, only_daily(stack))["reports"][0]["status"]
+
+
+def test_hourly_report_has_interval_table(stack: DemoStack) -> None:
+    """A PT1H report shows local hours."""
+    invoke(stack, {"report_date": "2026-11-20", "reports": ["support-hourly"]})
+    message = stack.sendgrid.messages[0]
+    assert "10:00" in message.text
+
+
+def test_missing_queue_fails_report_nothing_sent(stack: DemoStack, tmp_path: Path) -> None:
+    """A queue name that does not exist fails that report naming the closest real names."""
+    config = yaml.safe_load(Path(stack.environ["GCNOTIFY_CONFIG"]).read_text())
+    config["reports"][0]["queues"].append("support")
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(RunFailedError) as info:
+        invoke(stack, {"report_date": "2026-11-20"}, GCNOTIFY_CONFIG=str(path))
+    text = str(info.value)
+    assert "'support'" in text
+    assert "'Support'" in text
+    # The other report still ran and was sent; the failing one sent nothing.
+    assert 1 == stack.sendgrid.count(MAIL)
+    assert 0 == stack.genesys.aggregates_queries - 1
+
+
+def test_bad_config_fails_before_any_call(stack: DemoStack, tmp_path: Path) -> None:
+    """A misspelled key and a bad time zone: ConfigError, zero HTTP calls anywhere."""
+    config = yaml.safe_load(Path(stack.environ["GCNOTIFY_CONFIG"]).read_text())
+    config["reports"][0]["timezone"] = "America/New_Yrok"
+    config["reports"][1]["recipents"] = config["reports"][1].pop("recipients")
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(ConfigError) as info:
+        invoke(stack, {}, GCNOTIFY_CONFIG=str(path))
+    assert 3 <= len(info.value.problems)
+    assert 0 == stack.genesys.count("/")
+    assert 0 == stack.sendgrid.count("/")
+
+
+def test_secret_missing_key(stack: DemoStack) -> None:
+    """A secret without sendgrid_api_key: a clear error and nothing fetched or sent."""
+    put_secret(stack, sendgrid_api_key=None)
+    with pytest.raises(SecretError, match="sendgrid_api_key"):
+        invoke(stack, only_daily(stack))
+    assert 0 == stack.genesys.count("/")
+    assert 0 == stack.sendgrid.count("/")
+
+
+def test_wrong_genesys_credentials(stack: DemoStack) -> None:
+    """Wrong client secret: the report fails with the fix; nothing is sent."""
+    put_secret(stack, genesys_client_secret="wrong-secret-value-123")
+    with pytest.raises(RunFailedError) as info:
+        invoke(stack, only_daily(stack))
+    assert "GenesysAuthError" in str(info.value)
+    assert "wrong-secret-value-123" not in str(info.value)
+    assert 0 == stack.sendgrid.count("/")
+
+
+def test_missing_analytics_permission(stack: DemoStack) -> None:
+    """A 403 names the permission the OAuth client's role needs."""
+    stack.genesys.forbid(AGGREGATES)
+    with pytest.raises(RunFailedError) as info:
+        invoke(stack, only_daily(stack))
+    assert "analytics:conversationAggregate:view" in str(info.value)
+    assert 0 == stack.sendgrid.count("/")
+
+
+def test_aggregates_400_surfaces_genesys_message(stack: DemoStack) -> None:
+    """A 400 is not retried and shows Genesys's own message."""
+    stack.genesys.fail_next(
+        AGGREGATES,
+        400,
+        body={"message": "Interval is too long", "code": "bad.request", "status": 400,
+              "contextId": "ctx-1", "details": [], "errors": []},
+    )
+    with pytest.raises(RunFailedError) as info:
+        invoke(stack, only_daily(stack))
+    assert "Interval is too long" in str(info.value)
+    assert 1 == stack.genesys.aggregates_queries
+    assert 0 == stack.sendgrid.count("/")
+
+
+def test_genesys_429_with_retry_after_then_ok(stack: DemoStack) -> None:
+    """A 429 with Retry-After is waited out and the report is sent once."""
+    stack.genesys.fail_next(AGGREGATES, 429, headers={"Retry-After": "1"})
+    summary = invoke(stack, only_daily(stack))
+    assert "sent" == summary["reports"][0]["status"]
+    assert 2 == stack.genesys.aggregates_queries
+    assert 1 == stack.sendgrid.count(MAIL)
+
+
+def test_dropped_connection_is_retried(stack: DemoStack) -> None:
+    """A network failure on the (safe to repeat) aggregates query is retried."""
+    stack.genesys.drop_next(AGGREGATES)
+    summary = invoke(stack, only_daily(stack))
+    assert "sent" == summary["reports"][0]["status"]
+    assert 1 == stack.sendgrid.count(MAIL)
+
+
+def test_revoked_sendgrid_key(stack: DemoStack) -> None:
+    """A revoked key fails with what to do; the ledger lets a later run retry."""
+    stack.sendgrid.revoke_key()
+    with pytest.raises(RunFailedError) as info:
+        invoke(stack, only_daily(stack))
+    assert "SendGridAuthError" in str(info.value)
+    stack.sendgrid.restore_key()
+    assert "sent" == invoke(stack, only_daily(stack))["reports"][0]["status"]
+
+
+def test_sendgrid_413(stack: DemoStack) -> None:
+    """An nginx 413 page maps to a clear too-large error."""
+    stack.sendgrid.fail_next(MAIL, 413)
+    with pytest.raises(RunFailedError) as info:
+        invoke(stack, only_daily(stack))
+    assert "SendGridTooLargeError" in str(info.value)
+
+
+def test_sendgrid_500_then_202_sends_once(stack: DemoStack) -> None:
+    """A 5xx is retried; exactly one mail is accepted."""
+    stack.sendgrid.fail_next(MAIL, 500)
+    summary = invoke(stack, only_daily(stack))
+    assert "sent" == summary["reports"][0]["status"]
+    assert 1 == len(stack.sendgrid.messages)
+
+
+def test_lost_sendgrid_response_is_not_resent(stack: DemoStack) -> None:
+    """Accepted but the answer lost: no retry, the next run reports it ambiguous, no 2nd mail."""
+    stack.sendgrid.drop_next(MAIL)
+    with pytest.raises(RunFailedError) as info:
+        invoke(stack, only_daily(stack))
+    assert "SendGridOutcomeUnknownError" in str(info.value)
+    with pytest.raises(RunFailedError) as again:
+        invoke(stack, only_daily(stack))
+    assert "AmbiguousSendError" in str(again.value)
+    assert 1 == len(stack.sendgrid.messages)
+
+
+def test_no_secret_in_logs_errors_or_results(
+    stack: DemoStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Across failure paths, no secret value or token appears anywhere a person can see."""
+    caplog.set_level(logging.DEBUG)
+    seen: list[str] = []
+
+    def attempt(event: dict[str, Any]) -> None:
+        try:
+            seen.append(json.dumps(invoke(stack, event)))
+        except Exception as exc:  # noqa: BLE001 - every failure is inspected below
+            seen.extend([str(exc), repr(exc), repr(exc.args)])
+
+    values = secret_values(stack)
+    attempt(only_daily(stack))  # success
+    stack.genesys.revoke_tokens()
+    stack.genesys.forbid(AGGREGATES)
+    attempt({**only_daily(stack), "force": True})  # 401 refresh, then 403
+    stack.genesys.allow_all()
+    stack.sendgrid.revoke_key()
+    attempt({**only_daily(stack), "force": True})  # SendGrid 401
+    stack.sendgrid.restore_key()
+    stack.sendgrid.fail_next(MAIL, 413)
+    attempt({**only_daily(stack), "force": True})
+    put_secret(stack, genesys_client_secret="wrong-" + values[0])
+    attempt({**only_daily(stack), "force": True})  # token refused
+    put_secret(stack, sendgrid_api_key=None)
+    attempt(only_daily(stack))  # secret incomplete
+    tokens = list(stack.genesys.issued_tokens)
+    assert tokens
+    haystack = "\n".join(seen) + "\n" + caplog.text
+    for value in [*values, "wrong-" + values[0], *tokens]:
+        assert value not in haystack
+
+
+def test_sample_events_through_lambda_handler(stack: DemoStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every events/*.json runs through the handler named in template.yaml, as SAM would."""
+    repo = Path(__file__).resolve().parent.parent
+    template = (repo / "template.yaml").read_text()
+    handler_path = next(
+        line.split(":", 1)[1].strip()
+        for line in template.splitlines()
+        if line.strip().startswith("Handler:")
+    )
+    module_name, function_name = handler_path.rsplit(".", 1)
+    module = __import__(module_name, fromlist=[function_name])
+    function = getattr(module, function_name)
+    config = yaml.safe_load((repo / "gcnotify.yaml").read_text())
+    # The shipped config's queues exist in the stand-in (Support, Billing are demo queues).
+    assert set(config["reports"][0]["queues"]) <= {q.name for q in stack.genesys.queues}
+    for key, value in stack.environ.items():
+        if key != "GCNOTIFY_CONFIG":
+            monkeypatch.setenv(key, value)
+    monkeypatch.setenv("GCNOTIFY_CONFIG", "")
+    for path in sorted((repo / "events").glob("*.json")):
+        handler.reset_cold_start()
+        event = json.loads(path.read_text())
+        summary = function(event, None)
+        assert summary["ok"], path.name
+        statuses = {r["status"] for r in summary["reports"]}
+        expected = {"dry_run"} if event.get("dry_run") else {
+            "sent", "no_activity_sent", "already_sent", "skipped_holiday"}
+        assert statuses <= expected, (path.name, statuses)
+
+
+def test_business_date_helper_matches_window(stack: DemoStack) -> None:
+    """report_date names the business date itself (backfill)."""
+    summary = invoke(stack, {"report_date": "2026-11-19", "reports": ["support-daily"]})
+    assert date(2026, 11, 19).isoformat() == summary["reports"][0]["business_date"]
