@@ -27,8 +27,13 @@ SNIPPET = "import time; t = time.perf_counter(); import {module}; print(time.per
 
 
 def find_python312() -> str:
-    for candidate in ["python3.12", *sorted(Path.home().glob(".pyenv/versions/3.12*/bin/python3.12"))]:
-        path = shutil.which(str(candidate)) or (str(candidate) if Path(candidate).exists() else None)
+    for candidate in [
+        "python3.12",
+        *sorted(Path.home().glob(".pyenv/versions/3.12*/bin/python3.12")),
+    ]:
+        path = shutil.which(str(candidate)) or (
+            str(candidate) if Path(candidate).exists() else None
+        )
         if path and subprocess.run([path, "-c", "import sys"], check=False).returncode == 0:
             return path
     return sys.executable
@@ -43,7 +48,11 @@ def build(artifact: Path) -> None:
 
 
 def time_import(python: str, root: Path, module: str, runs: int, *, bytecode: bool) -> float:
-    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(root), "LAMBDA_TASK_ROOT": str(root)}
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(root),
+        "LAMBDA_TASK_ROOT": str(root),
+    }
     if not bytecode:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
     samples = []
@@ -75,7 +84,9 @@ def main() -> int:
             shutil.rmtree(cache)
         version = subprocess.run([python, "-V"], capture_output=True, text=True, check=True)
         print(f"{version.stdout.strip()}; median of {args.runs} fresh interpreters each")
-        print("variant                     | import boto3 | import gcnotify.handler | handler/boto3")
+        print(
+            "variant                     | import boto3 | import gcnotify.handler | handler/boto3"
+        )
         for label, root, bytecode in (
             ("hash-based .pyc shipped", artifact, True),
             ("no .pyc (read-only, none)", bare, False),

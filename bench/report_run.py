@@ -21,13 +21,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from gcnotify import handler
+from gcnotify.demo import start_stack
 from gcnotify.genesys import GenesysClient
 from gcnotify.metrics import genesys_metrics
 from gcnotify.queries import build_aggregates_query
 from gcnotify.windows import plan_window, run_day_for_report_date
-
-from gcnotify import handler
-from gcnotify.demo import start_stack
 
 EVENT = {"report_date": "2026-11-20", "reports": ["support-daily"]}
 

@@ -131,6 +131,7 @@ def start_stack(
 ) -> Iterator[DemoStack]:
     """Start the stand-ins and moto, store the secret, write the config; stop on exit."""
     import boto3
+    import requests
 
     from .devserver.genesys_server import GenesysStandIn
     from .devserver.sendgrid_server import SendGridStandIn
@@ -152,8 +153,9 @@ def start_stack(
     sendgrid.start()
     moto.start()
     try:
-        host, port = moto.get_host_and_port()
-        moto_url = f"http://{host}:{port}"
+        moto_url = moto.url
+        # moto keeps its state per process: start every stack from an empty account.
+        requests.post(f"{moto_url}/moto-api/reset", timeout=10).raise_for_status()
         aws = {
             "AWS_ACCESS_KEY_ID": "demo",
             "AWS_SECRET_ACCESS_KEY": "demo",
@@ -223,7 +225,10 @@ def run_demo(*, out: Path, queues: int = 12, latency_ms: float = 0.0, serve: boo
         print("Emails received by the local SendGrid stand-in, written to:")
         for message in stack.sendgrid.messages:
             body = message.body
-            custom = body["personalizations"][0].get("custom_args", {})
+            custom = {
+                **body.get("custom_args", {}),
+                **body["personalizations"][0].get("custom_args", {}),
+            }
             report_id = custom.get("gcnotify_report_id", "mail")
             stem = f"{report_id}-{custom.get('gcnotify_business_date', 'undated')}"
             for path in write_outputs(out, stem, body):

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .config import load_config
 from .errors import RunFailedError
 from .events import RunRequest, parse_event
+from .log import quiet_sdk_loggers
 from .model import Config
 from .settings import Settings
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["handle", "lambda_handler", "reset_cold_start"]
 
 logger = logging.getLogger("gcnotify")
+quiet_sdk_loggers()
 
 
 @dataclass

@@ -13,13 +13,23 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-__all__ = ["JsonFormatter", "configure_cli_logging"]
+__all__ = ["JsonFormatter", "configure_cli_logging", "quiet_sdk_loggers"]
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
     "asctime",
 }
+
+
+def quiet_sdk_loggers() -> None:
+    """Keep the AWS SDK's DEBUG lines off even when the function logs at DEBUG.
+
+    botocore logs whole response bodies at DEBUG, and the Secrets Manager response body *is* the
+    secret; urllib3's DEBUG lines add nothing an operator needs.
+    """
+    for name in ("botocore", "boto3", "urllib3", "s3transfer"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class JsonFormatter(logging.Formatter):

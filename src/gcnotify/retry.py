@@ -41,12 +41,11 @@ class RetryPolicy:
 
     def backoff(self, attempt: int, server_wait: float | None, rand: Callable[[], float]) -> float:
         """Seconds to wait before try ``attempt + 1`` (``attempt`` counts from 1)."""
-        ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
-        jittered = ceiling * rand()
         if server_wait is not None:
             # Honour the server's wait and add a little jitter so parallel callers spread out.
             return server_wait + min(1.0, self.base_delay) * rand()
-        return jittered
+        ceiling: float = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
+        return ceiling * rand()
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:

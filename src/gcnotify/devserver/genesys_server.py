@@ -19,7 +19,6 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -30,6 +29,7 @@ from gcnotify.devserver.http_base import (
     StandInServer,
     error_path,
     load_schema_validator,
+    status_phrase,
 )
 from gcnotify.devserver.traffic import DEFAULT_TZ, TrafficModel
 from gcnotify.model import Queue
@@ -181,8 +181,7 @@ class GenesysStandIn(StandInServer):
                 ),
                 headers={"Retry-After": str(wait)},
             )
-        phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
-        return _error(status, f"{phrase} (injected by the gcnotify stand-in)")
+        return _error(status, f"{status_phrase(status)} (injected by the gcnotify stand-in)")
 
     def route(self, request: RecordedRequest) -> Response:
         path = request.path

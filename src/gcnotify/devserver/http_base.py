@@ -29,6 +29,7 @@ __all__ = [
     "StandInServer",
     "error_path",
     "load_schema_validator",
+    "status_phrase",
 ]
 
 _JSON = "application/json"
@@ -362,7 +363,15 @@ class StandInServer:
         self, status: int, request: RecordedRequest, headers: Mapping[str, str]
     ) -> Response:
         """The service's own error answer for an injected ``status`` (``headers`` will be added)."""
-        return Response(status, {"message": HTTPStatus(status).phrase})
+        return Response(status, {"message": status_phrase(status)})
+
+
+def status_phrase(status: int) -> str:
+    """The reason phrase, or a generic one for codes ``http.HTTPStatus`` does not know."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 def load_schema_validator(name: str) -> Any:
