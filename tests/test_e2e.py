@@ -156,8 +156,9 @@ def test_missing_queue_fails_report_nothing_sent(stack: DemoStack, tmp_path: Pat
     text = str(info.value)
     assert "'support'" in text
     assert "'Support'" in text
-    # The other report still ran and was sent; the failing one sent nothing.
-    assert 1 == stack.sendgrid.count(MAIL)
+    # The other report still ran and was sent; the failing one sent only its alert.
+    assert ["support-hourly"] == [m.custom_args["gcnotify_report_id"] for m in reports_sent(stack)]
+    assert ["support-daily"] == [m.custom_args["gcnotify_report_id"] for m in alerts(stack)]
     assert 0 == stack.genesys.aggregates_queries - 1
 
 
@@ -191,7 +192,8 @@ def test_wrong_genesys_credentials(stack: DemoStack) -> None:
         invoke(stack, only_daily(stack))
     assert "GenesysAuthError" in str(info.value)
     assert "wrong-secret-value-123" not in str(info.value)
-    assert 0 == stack.sendgrid.count("/")
+    assert [] == reports_sent(stack)
+    assert 1 == len(alerts(stack))
 
 
 def test_missing_analytics_permission(stack: DemoStack) -> None:
@@ -200,7 +202,8 @@ def test_missing_analytics_permission(stack: DemoStack) -> None:
     with pytest.raises(RunFailedError) as info:
         invoke(stack, only_daily(stack))
     assert "analytics:conversationAggregate:view" in str(info.value)
-    assert 0 == stack.sendgrid.count("/")
+    assert [] == reports_sent(stack)
+    assert 1 == len(alerts(stack))
 
 
 def test_aggregates_400_surfaces_genesys_message(stack: DemoStack) -> None:
@@ -221,7 +224,8 @@ def test_aggregates_400_surfaces_genesys_message(stack: DemoStack) -> None:
         invoke(stack, only_daily(stack))
     assert "Interval is too long" in str(info.value)
     assert 1 == stack.genesys.aggregates_queries
-    assert 0 == stack.sendgrid.count("/")
+    assert [] == reports_sent(stack)
+    assert 1 == len(alerts(stack))
 
 
 def test_genesys_429_with_retry_after_then_ok(stack: DemoStack) -> None:
@@ -276,7 +280,7 @@ def test_lost_sendgrid_response_is_not_resent(stack: DemoStack) -> None:
     with pytest.raises(RunFailedError) as again:
         invoke(stack, only_daily(stack))
     assert "AmbiguousSendError" in str(again.value)
-    assert 1 == len(stack.sendgrid.messages)
+    assert 1 == len(reports_sent(stack))
 
 
 def test_no_secret_in_logs_errors_or_results(
@@ -353,3 +357,161 @@ def test_business_date_helper_matches_window(stack: DemoStack) -> None:
     """report_date names the business date itself (backfill)."""
     summary = invoke(stack, {"report_date": "2026-11-19", "reports": ["support-daily"]})
     assert date(2026, 11, 19).isoformat() == summary["reports"][0]["business_date"]
+
+
+def alerts(stack: DemoStack) -> list[Any]:
+    return [m for m in stack.sendgrid.messages if m.custom_args.get("gcnotify_alert")]
+
+
+def reports_sent(stack: DemoStack) -> list[Any]:
+    return [m for m in stack.sendgrid.messages if not m.custom_args.get("gcnotify_alert")]
+
+
+def test_token_500_then_ok(stack: DemoStack) -> None:
+    """A 5xx from the token endpoint is retried; the report is sent once."""
+    stack.genesys.fail_next("/oauth/token", 500)
+    summary = invoke(stack, only_daily(stack))
+    assert "sent" == summary["reports"][0]["status"]
+    assert 2 == stack.genesys.count("/oauth/token")
+    assert 1 == len(reports_sent(stack))
+
+
+def test_aggregates_500_every_try_fails_and_alerts(stack: DemoStack) -> None:
+    """Genesys down for the whole retry budget: no report, one plain alert to alerts.to."""
+    stack.genesys.fail_next(AGGREGATES, 500, times=10)
+    with pytest.raises(RunFailedError) as info:
+        invoke(stack, only_daily(stack))
+    assert "GenesysUnavailableError" in str(info.value)
+    assert [] == reports_sent(stack)
+    [alert] = alerts(stack)
+    assert ("cc-ops@example.com",) == alert.recipients
+    assert "support-daily" in alert.subject
+    assert "Fri 20 Nov 2026" in alert.subject
+    assert "Traceback" not in alert.text
+    assert "What to do" in alert.text
+    # The ledger recorded no claim: the next run (Genesys back) sends.
+    stack.genesys.clear_faults()
+    assert "sent" == invoke(stack, only_daily(stack))["reports"][0]["status"]
+
+
+def test_crash_between_fetch_and_send(stack: DemoStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process dies after fetching: nothing was sent, and the next run sends exactly once."""
+    from gcnotify.render import Renderer
+
+    class ProcessDied(BaseException):
+        pass
+
+    def die(*args: object, **kwargs: object) -> None:
+        raise ProcessDied
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Renderer, "render_report", die)
+        with pytest.raises(ProcessDied):
+            invoke(stack, only_daily(stack))
+    assert 1 == stack.genesys.aggregates_queries
+    assert 0 == stack.sendgrid.count("/")
+    assert "sent" == invoke(stack, only_daily(stack))["reports"][0]["status"]
+    assert "already_sent" == invoke(stack, only_daily(stack))["reports"][0]["status"]
+    assert 1 == len(reports_sent(stack))
+
+
+def test_ledger_unavailable_sends_nothing(stack: DemoStack) -> None:
+    """Without its ledger table the report is not sent and the error says why."""
+    with pytest.raises(RunFailedError) as info:
+        invoke(stack, only_daily(stack), GCNOTIFY_LEDGER_TABLE="missing-table")
+    assert "LedgerError" in str(info.value)
+    assert "missing-table" in str(info.value)
+    assert [] == reports_sent(stack)
+
+
+def test_two_concurrent_invocations_send_once(stack: DemoStack) -> None:
+    """Two containers running the same report at the same moment: one mail."""
+    import threading
+
+    from gcnotify.events import parse_event
+    from gcnotify.runner import run_reports
+    from gcnotify.settings import Settings
+
+    settings = Settings.from_env(stack.environ)
+    states = [
+        handler._ColdStart(settings=settings, config=handler.load_config(settings.config_path))
+        for _ in range(2)
+    ]
+    request = parse_event(only_daily(stack), ["support-daily", "support-hourly"])
+    barrier = threading.Barrier(2)
+    statuses: list[str] = []
+
+    def run(state: Any) -> None:
+        services = state.get_services(None)
+        barrier.wait()
+        statuses.extend(r.status for r in run_reports(state.config, request, services))
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in states]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert ["already_sent", "sent"] == sorted(statuses)
+    assert 1 == len(reports_sent(stack))
+
+
+def test_stale_claim_is_ambiguous_and_alerts(stack: DemoStack) -> None:
+    """A claim left by a crashed run is not re-sent; the run fails with what to check."""
+    from datetime import UTC
+
+    from gcnotify.ledger import Ledger
+
+    client = boto3.client("dynamodb", endpoint_url=stack.moto_url)
+    ledger = Ledger(client, stack.environ["GCNOTIFY_LEDGER_TABLE"])
+    ledger.claim(
+        "support-daily",
+        date(2026, 11, 20),
+        now=datetime(2026, 11, 21, 11, tzinfo=UTC),
+        owner="crashed",
+    )
+    with pytest.raises(RunFailedError) as info:
+        invoke(stack, only_daily(stack))
+    assert "AmbiguousSendError" in str(info.value)
+    assert [] == reports_sent(stack)
+    assert 1 == len(alerts(stack))
+    summary = invoke(stack, {**only_daily(stack), "force": True})
+    assert "sent" == summary["reports"][0]["status"]
+
+
+def test_no_activity_email_for_an_empty_day(stack: DemoStack) -> None:
+    """No conversations at all: a clear No activity email for that business date."""
+    stack.genesys.fail_next(AGGREGATES, 200, body={})
+    summary = invoke(stack, only_daily(stack))
+    assert "no_activity_sent" == summary["reports"][0]["status"]
+    [message] = reports_sent(stack)
+    assert "no activity" in message.text.lower()
+    assert "No activity" in message.html
+    assert "Fri 20 Nov 2026" in message.subject
+
+
+def test_skip_on_empty(stack: DemoStack, tmp_path: Path) -> None:
+    """on_empty: skip sends nothing and says so."""
+    config = yaml.safe_load(Path(stack.environ["GCNOTIFY_CONFIG"]).read_text())
+    config["reports"][0]["on_empty"] = "skip"
+    path = tmp_path / "skip.yaml"
+    path.write_text(yaml.safe_dump(config))
+    stack.genesys.fail_next(AGGREGATES, 200, body={"results": []})
+    summary = invoke(stack, only_daily(stack), GCNOTIFY_CONFIG=str(path))
+    assert "skipped_empty" == summary["reports"][0]["status"]
+    assert 0 == stack.sendgrid.count("/")
+
+
+def test_holiday_is_skipped_for_yesterday_window(stack: DemoStack, tmp_path: Path) -> None:
+    """A `yesterday` report on a closed day is skipped_holiday and makes no Genesys call."""
+    config = yaml.safe_load(Path(stack.environ["GCNOTIFY_CONFIG"]).read_text())
+    config["reports"][1]["send_on_non_business_days"] = False
+    config["reports"][1]["holidays"] = {"country": "US"}
+    path = tmp_path / "h.yaml"
+    path.write_text(yaml.safe_dump(config))
+    summary = invoke(
+        stack,
+        {"report_date": "2026-11-26", "reports": ["support-hourly"]},  # Thanksgiving
+        GCNOTIFY_CONFIG=str(path),
+    )
+    assert "skipped_holiday" == summary["reports"][0]["status"]
+    assert 0 == stack.genesys.count("/api")

@@ -86,6 +86,7 @@ def write_demo_config(path: Path, queues: list[Queue]) -> None:
             "reply_to": {"email": "cc-ops@example.com"},
         },
         "secret_id": DEMO_SECRET_ID,
+        "alerts": {"to": ["cc-ops@example.com"]},
         "reports": [
             {
                 "id": "support-daily",

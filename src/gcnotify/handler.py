@@ -141,13 +141,15 @@ def handle(
     out_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Run one invocation; the Lambda handler and ``gcnotify run`` both come through here."""
-    from .runner import run_reports
+    from .runner import run_reports, send_alerts
 
     state = _cold_start(os.environ if environ is None else environ)
     request = parse_event(event, [r.id for r in state.config.reports])
     services = state.get_services(out_dir)
     results = run_reports(state.config, request, services)
     summary = summarize(request, results)
+    if not request.dry_run:
+        summary["alerts_sent"] = send_alerts(state.config, results, services)
     logger.info("run finished", extra={"summary": summary})
     if not summary["ok"]:
         raise RunFailedError(

@@ -18,7 +18,7 @@ from .calendar import closed_days
 from .errors import AmbiguousSendError, GcnotifyError, SendGridOutcomeUnknownError
 from .events import RunRequest
 from .metrics import build_table, genesys_metrics
-from .model import Config, ReportConfig
+from .model import Config, Recipients, ReportConfig
 from .outputs import write_outputs
 from .queries import build_aggregates_query
 from .sendgrid import build_mail_body, unique_recipients
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .render import Renderer
     from .sendgrid import SendGridClient
 
-__all__ = ["ReportResult", "Services", "run_report", "run_reports"]
+__all__ = ["ReportResult", "Services", "run_report", "run_reports", "send_alerts"]
 
 logger = logging.getLogger("gcnotify")
 
@@ -269,6 +269,62 @@ def _produce(
             # The mail went out; the claim stays in_progress, so no later run re-sends it.
             result.note = f"sent, but the ledger could not record it: {exc}"
             logger.error(result.note, extra={"report": report.id})
+
+
+# What a person should do next, by error type; the error message itself names the details.
+_ACTIONS = {
+    "SecretError": "Fix the Secrets Manager secret as described above.",
+    "QueueNotFoundError": "Fix reports[].queues in gcnotify.yaml (or use the queue id), "
+    "then redeploy.",
+    "GenesysAuthError": "Check genesys_client_id/genesys_client_secret in the secret, "
+    "genesys.environment in gcnotify.yaml, and that the OAuth client is active.",
+    "GenesysPermissionError": "Add the named permission to the OAuth client's role in "
+    "Genesys Cloud Admin, then re-run for this date.",
+    "SendGridAuthError": "Create a SendGrid API key with Mail Send permission and update "
+    "sendgrid_api_key in the secret, then re-run for this date.",
+    "SendGridForbiddenError": "Verify the from address as a SendGrid Sender Identity, "
+    "then re-run for this date.",
+    "AmbiguousSendError": "Check SendGrid Email Activity; re-run with force only if the "
+    "report was not delivered.",
+    "SendGridOutcomeUnknownError": "Check SendGrid Email Activity; re-run with force only "
+    "if the report was not delivered.",
+}
+_DEFAULT_ACTION = (
+    "Lambda retries the run automatically. If it keeps failing, read the error above and the "
+    "function's logs, then re-run for this date (gcnotify run --date YYYY-MM-DD)."
+)
+
+
+def send_alerts(config: Config, results: Sequence[ReportResult], services: Services) -> int:
+    """Mail ``alerts.to`` one short plain email per failed report; return how many were sent.
+
+    An alert that cannot be sent is logged, not raised: the invocation already fails loudly.
+    """
+    if not config.alerts.to or services.sendgrid is None:
+        return 0
+    sent = 0
+    for result in results:
+        if result.status != "failed":
+            continue
+        email = services.renderer.render_alert(
+            result.report,
+            result.business_date,
+            result.error or "unknown error",
+            _ACTIONS.get(result.error_type or "", _DEFAULT_ACTION),
+        )
+        body = build_mail_body(
+            email,
+            sender=config.sendgrid,
+            recipients=unique_recipients(Recipients(to=config.alerts.to)),
+            custom_args={"gcnotify_report_id": result.report, "gcnotify_alert": "failure"},
+            categories=("gcnotify-alert",),
+        )
+        try:
+            services.sendgrid.send(body)
+            sent += 1
+        except GcnotifyError as exc:
+            logger.error("could not send the failure alert for %s: %s", result.report, exc)
+    return sent
 
 
 def run_reports(config: Config, request: RunRequest, services: Services) -> list[ReportResult]:
