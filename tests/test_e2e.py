@@ -515,3 +515,14 @@ def test_holiday_is_skipped_for_yesterday_window(stack: DemoStack, tmp_path: Pat
     )
     assert "skipped_holiday" == summary["reports"][0]["status"]
     assert 0 == stack.genesys.count("/api")
+
+
+def test_no_aws_region_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Running outside Lambda without a region names the variable to set."""
+    for key in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    handler.reset_cold_start()
+    with pytest.raises(SecretError, match="AWS_DEFAULT_REGION"):
+        handler.handle({"dry_run": True}, environ={})
+    handler.reset_cold_start()

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import load_config
-from .errors import RunFailedError
+from .errors import GcnotifyError, RunFailedError
 from .events import RunRequest, parse_event
 from .log import quiet_sdk_loggers
 from .model import Config
@@ -45,13 +45,10 @@ class _ColdStart:
 
     def load_credentials(self) -> Credentials:
         if self.credentials is None:
-            import boto3
-
+            from .errors import SecretError
             from .secrets import load_credentials
 
-            client = boto3.session.Session().client(
-                "secretsmanager", endpoint_url=self.settings.aws_endpoint_url
-            )
+            client = _aws_client("secretsmanager", self.settings, SecretError)
             self.credentials = load_credentials(
                 client, self.settings.resolve_secret_id(self.config)
             )
@@ -63,13 +60,10 @@ class _ColdStart:
                 "GCNOTIFY_LEDGER_TABLE is not set: sends are not de-duplicated across runs"
             )
             return None
-        import boto3
-
+        from .errors import LedgerError
         from .ledger import Ledger
 
-        client = boto3.session.Session().client(
-            "dynamodb", endpoint_url=self.settings.aws_endpoint_url
-        )
+        client = _aws_client("dynamodb", self.settings, LedgerError)
         return Ledger(client, self.settings.ledger_table)
 
     def get_services(self, out_dir: Path | None) -> Services:
@@ -102,6 +96,21 @@ class _ColdStart:
                 out_dir=out_dir,
             )
         return self.services[key]
+
+
+def _aws_client(service: str, settings: Settings, error: type[GcnotifyError]) -> Any:
+    """A boto3 client; a missing region or bad endpoint becomes our error with the fix."""
+    import boto3
+    from botocore.exceptions import BotoCoreError
+
+    session: Any = boto3.session.Session()  # typed per service by the callers' annotations
+    try:
+        return session.client(service, endpoint_url=settings.aws_endpoint_url)
+    except BotoCoreError as exc:
+        raise error(
+            f"cannot create the AWS {service} client ({type(exc).__name__}: {exc}); set "
+            "AWS_REGION or AWS_DEFAULT_REGION (Lambda sets it) and AWS credentials"
+        ) from None
 
 
 _state: _ColdStart | None = None
