@@ -1,0 +1,212 @@
+"""Calls made and mails sent under each injected fault (the table in the issue notes).
+
+Every scenario runs the real handler against fresh local stand-ins and a moto server (real HTTP
+on 127.0.0.1), injects one fault, and counts: Genesys requests, SendGrid requests, report mails
+accepted, alert mails accepted, DynamoDB ledger calls, the final status, and the ledger record.
+It also times a normal run with and without the ledger to show what the ledger costs.
+
+Usage: python bench/faults.py
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from gcnotify import handler
+from gcnotify.demo import DemoStack, start_stack
+from gcnotify.errors import RunFailedError
+from gcnotify.ledger import Ledger
+
+AGG = "/api/v2/analytics/conversations/aggregates/query"
+MAIL = "/v3/mail/send"
+EVENT: dict[str, Any] = {"report_date": "2026-11-20", "reports": ["support-daily"]}
+
+
+def invoke(stack: DemoStack, event: dict[str, Any], **env: str) -> str:
+    handler.reset_cold_start()
+    try:
+        summary = handler.handle(event, environ={**stack.environ, **env})
+    except RunFailedError as exc:
+        return "failed: " + str(exc).split('"error_type": "')[1].split('"')[0]
+    except Exception as exc:  # the scenario table reports whatever happened
+        return f"raised {type(exc).__name__}"
+    return ",".join(r["status"] for r in summary["reports"])
+
+
+def ledger_of(stack: DemoStack) -> Ledger:
+    client = boto3.client("dynamodb", endpoint_url=stack.moto_url)
+    return Ledger(client, stack.environ["GCNOTIFY_LEDGER_TABLE"])
+
+
+def record(stack: DemoStack) -> str:
+    found = ledger_of(stack).lookup("support-daily", date(2026, 11, 20))
+    return "none" if found is None else f"{found.status} (attempts {found.attempts})"
+
+
+def count_ledger_calls(stack: DemoStack) -> int:
+    state = handler._state
+    if state is None:
+        return 0
+    services = next(iter(state.services.values()), None)
+    return services.ledger.calls if services and services.ledger else 0
+
+
+Scenario = Callable[[DemoStack], str]
+
+
+def normal(stack: DemoStack) -> str:
+    return invoke(stack, EVENT)
+
+
+def token_500_then_ok(stack: DemoStack) -> str:
+    stack.genesys.fail_next("/oauth/token", 500)
+    return invoke(stack, EVENT)
+
+
+def aggregates_429_then_ok(stack: DemoStack) -> str:
+    stack.genesys.fail_next(AGG, 429, headers={"Retry-After": "1"})
+    return invoke(stack, EVENT)
+
+
+def aggregates_500_always(stack: DemoStack) -> str:
+    stack.genesys.fail_next(AGG, 500, times=50)
+    return invoke(stack, EVENT)
+
+
+def sendgrid_500_then_202(stack: DemoStack) -> str:
+    stack.sendgrid.fail_next(MAIL, 500)
+    return invoke(stack, EVENT)
+
+
+def sendgrid_response_lost(stack: DemoStack) -> str:
+    stack.sendgrid.drop_next(MAIL)
+    first = invoke(stack, EVENT)
+    second = invoke(stack, EVENT)  # what Lambda's async retry would do
+    return f"{first} / retry: {second}"
+
+
+def reinvoke_after_success(stack: DemoStack) -> str:
+    invoke(stack, EVENT)
+    g, s = stack.genesys.count("/"), stack.sendgrid.count("/")
+    status = invoke(stack, EVENT)
+    genesys, sendgrid = stack.genesys.count("/") - g, stack.sendgrid.count("/") - s
+    return f"{status} (2nd run: {genesys} Genesys, {sendgrid} SendGrid calls)"
+
+
+def ledger_table_missing(stack: DemoStack) -> str:
+    return invoke(stack, EVENT, GCNOTIFY_LEDGER_TABLE="missing-table")
+
+
+def crash_between_fetch_and_send(stack: DemoStack) -> str:
+    from gcnotify.render import Renderer
+
+    class Died(BaseException):
+        pass
+
+    original = Renderer.render_report
+
+    def die(*args: object, **kwargs: object) -> None:
+        raise Died
+
+    Renderer.render_report = die  # type: ignore[method-assign,assignment]
+    try:
+        first = invoke(stack, EVENT)
+    except Died:
+        first = "process died"
+    finally:
+        Renderer.render_report = original  # type: ignore[method-assign]
+    return f"{first} / next run: {invoke(stack, EVENT)}"
+
+
+def stale_claim(stack: DemoStack) -> str:
+    ledger_of(stack).claim(
+        "support-daily", date(2026, 11, 20), now=datetime(2026, 11, 21, tzinfo=UTC), owner="x"
+    )
+    return invoke(stack, EVENT)
+
+
+SCENARIOS: list[tuple[str, Scenario]] = [
+    ("normal run", normal),
+    ("token endpoint 500, then OK", token_500_then_ok),
+    ("aggregates 429 Retry-After: 1, then OK", aggregates_429_then_ok),
+    ("aggregates 500 on every try", aggregates_500_always),
+    ("SendGrid 500, then 202", sendgrid_500_then_202),
+    ("SendGrid accepted, response lost", sendgrid_response_lost),
+    ("re-invoked after success", reinvoke_after_success),
+    ("ledger table unavailable", ledger_table_missing),
+    ("crash between fetch and send", crash_between_fetch_and_send),
+    ("claim left by a crashed run", stale_claim),
+]
+
+
+def ledger_overhead(work: Path, runs: int = 7) -> tuple[float, float, int]:
+    """Median wall time of a normal warm run with and without the ledger (no injected latency)."""
+    with_ledger, without = [], []
+    calls = 0
+    with start_stack(work / "overhead", queue_count=12) as stack:
+        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+            os.environ[key] = stack.environ[key]
+        handler.reset_cold_start()
+        dynamodb = boto3.client("dynamodb", endpoint_url=stack.moto_url)
+        key = {"pk": {"S": "support-daily#2026-11-20"}}
+        handler.handle(EVENT, environ=stack.environ)  # warm everything
+        for _ in range(runs):
+            dynamodb.delete_item(TableName=stack.environ["GCNOTIFY_LEDGER_TABLE"], Key=key)
+            before = count_ledger_calls(stack)
+            t0 = time.perf_counter()
+            handler.handle(EVENT, environ=stack.environ)
+            with_ledger.append(time.perf_counter() - t0)
+            calls = count_ledger_calls(stack) - before
+        handler.reset_cold_start()
+        no_ledger = {**stack.environ, "GCNOTIFY_LEDGER_TABLE": ""}
+        handler.handle({**EVENT, "force": True}, environ=no_ledger)
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            handler.handle({**EVENT, "force": True}, environ=no_ledger)
+            without.append(time.perf_counter() - t0)
+        handler.reset_cold_start()
+    return statistics.median(with_ledger) * 1000, statistics.median(without) * 1000, calls
+
+
+def main() -> int:
+    print(
+        "scenario | status | Genesys calls | SendGrid calls | report mails | alert mails | "
+        "ledger calls | ledger record"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for i, (name, scenario) in enumerate(SCENARIOS):
+            with start_stack(work / str(i), queue_count=12) as stack:
+                for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+                    os.environ[key] = stack.environ[key]
+                status = scenario(stack)
+                reports = [
+                    m for m in stack.sendgrid.messages if not m.custom_args.get("gcnotify_alert")
+                ]
+                alerts = len(stack.sendgrid.messages) - len(reports)
+                print(
+                    f"{name} | {status} | {stack.genesys.count('/')} | {stack.sendgrid.count('/')} | "
+                    f"{len(reports)} | {alerts} | {count_ledger_calls(stack)} (last run) | {record(stack)}",
+                    flush=True,
+                )
+                handler.reset_cold_start()
+        with_ms, without_ms, calls = ledger_overhead(work)
+    print(
+        f"\nledger cost on a warm normal run (12 queues, local moto, no injected latency): "
+        f"{calls} DynamoDB calls; median {with_ms:.1f} ms with the ledger vs {without_ms:.1f} ms "
+        f"without (+{with_ms - without_ms:.1f} ms)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
