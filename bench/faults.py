@@ -193,9 +193,10 @@ def main() -> int:
                     m for m in stack.sendgrid.messages if not m.custom_args.get("gcnotify_alert")
                 ]
                 alerts = len(stack.sendgrid.messages) - len(reports)
+                calls = f"{stack.genesys.count('/')} | {stack.sendgrid.count('/')}"
+                ledger = f"{count_ledger_calls(stack)} (last run) | {record(stack)}"
                 print(
-                    f"{name} | {status} | {stack.genesys.count('/')} | {stack.sendgrid.count('/')} | "
-                    f"{len(reports)} | {alerts} | {count_ledger_calls(stack)} (last run) | {record(stack)}",
+                    f"{name} | {status} | {calls} | {len(reports)} | {alerts} | {ledger}",
                     flush=True,
                 )
                 handler.reset_cold_start()
