@@ -73,6 +73,13 @@ def offered_between(stack: DemoStack, start: datetime, end: datetime) -> int:
     return total
 
 
+def ledger_record(stack: DemoStack, day: date = date(2026, 11, 20)) -> Any:
+    from gcnotify.ledger import Ledger
+
+    client = boto3.client("dynamodb", endpoint_url=stack.moto_url)
+    return Ledger(client, stack.environ["GCNOTIFY_LEDGER_TABLE"]).lookup("support-daily", day)
+
+
 def only_daily(stack: DemoStack) -> dict[str, Any]:
     return {"report_date": "2026-11-20", "reports": ["support-daily"]}
 
@@ -97,6 +104,8 @@ def test_scheduled_run_sends_the_right_business_day(stack: DemoStack) -> None:
     assert expected != wrong_window  # the check below can tell the two windows apart
     assert f"{expected:,}" in message.text
     assert f"{expected:,}" in message.html
+    record = ledger_record(stack)
+    assert ("sent", daily["sendgrid_message_id"]) == (record.status, record.message_id)
 
 
 def test_calls_per_report(stack: DemoStack) -> None:
@@ -251,8 +260,10 @@ def test_revoked_sendgrid_key(stack: DemoStack) -> None:
     with pytest.raises(RunFailedError) as info:
         invoke(stack, only_daily(stack))
     assert "SendGridAuthError" in str(info.value)
+    assert "failed" == ledger_record(stack).status
     stack.sendgrid.restore_key()
     assert "sent" == invoke(stack, only_daily(stack))["reports"][0]["status"]
+    assert ("sent", 2) == (ledger_record(stack).status, ledger_record(stack).attempts)
 
 
 def test_sendgrid_413(stack: DemoStack) -> None:
@@ -269,6 +280,7 @@ def test_sendgrid_500_then_202_sends_once(stack: DemoStack) -> None:
     summary = invoke(stack, only_daily(stack))
     assert "sent" == summary["reports"][0]["status"]
     assert 1 == len(stack.sendgrid.messages)
+    assert ("sent", 1) == (ledger_record(stack).status, ledger_record(stack).attempts)
 
 
 def test_lost_sendgrid_response_is_not_resent(stack: DemoStack) -> None:
@@ -277,6 +289,9 @@ def test_lost_sendgrid_response_is_not_resent(stack: DemoStack) -> None:
     with pytest.raises(RunFailedError) as info:
         invoke(stack, only_daily(stack))
     assert "SendGridOutcomeUnknownError" in str(info.value)
+    record = ledger_record(stack)
+    assert "in_progress" == record.status
+    assert "outcome" in record.error
     with pytest.raises(RunFailedError) as again:
         invoke(stack, only_daily(stack))
     assert "AmbiguousSendError" in str(again.value)
@@ -389,6 +404,7 @@ def test_aggregates_500_every_try_fails_and_alerts(stack: DemoStack) -> None:
     assert "Fri 20 Nov 2026" in alert.subject
     assert "Traceback" not in alert.text
     assert "What to do" in alert.text
+    assert ledger_record(stack) is None
     # The ledger recorded no claim: the next run (Genesys back) sends.
     stack.genesys.clear_faults()
     assert "sent" == invoke(stack, only_daily(stack))["reports"][0]["status"]
@@ -410,6 +426,7 @@ def test_crash_between_fetch_and_send(stack: DemoStack, monkeypatch: pytest.Monk
             invoke(stack, only_daily(stack))
     assert 1 == stack.genesys.aggregates_queries
     assert 0 == stack.sendgrid.count("/")
+    assert ledger_record(stack) is None
     assert "sent" == invoke(stack, only_daily(stack))["reports"][0]["status"]
     assert "already_sent" == invoke(stack, only_daily(stack))["reports"][0]["status"]
     assert 1 == len(reports_sent(stack))
@@ -453,6 +470,7 @@ def test_two_concurrent_invocations_send_once(stack: DemoStack) -> None:
         t.join()
     assert ["already_sent", "sent"] == sorted(statuses)
     assert 1 == len(reports_sent(stack))
+    assert ("sent", 1) == (ledger_record(stack).status, ledger_record(stack).attempts)
 
 
 def test_stale_claim_is_ambiguous_and_alerts(stack: DemoStack) -> None:
