@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
 import pytz
 import requests
-from jsonschema import Draft202012Validator, FormatChecker
 
 from gcnotify.devserver import GenesysStandIn, SendGridStandIn
 from gcnotify.devserver.aggregates import parse_interval
@@ -21,7 +17,8 @@ from gcnotify.devserver.sendgrid_server import MAIL_SEND_PATH
 from gcnotify.devserver.traffic import SHORT_ABANDON_MS, TrafficModel, generate
 from gcnotify.model import Queue
 
-SCHEMAS = Path(__file__).resolve().parents[1] / "src" / "gcnotify" / "devserver" / "schemas"
+from .support import schema_errors
+
 CLIENT_ID = "stand-in-client-id"
 CLIENT_SECRET = "stand-in-SECRET-value-42"
 API_KEY = "SG.standin-key.ABCDEFGHIJKLMNOP"
@@ -56,16 +53,6 @@ METRICS = [
     "oServiceLevel",
     "oServiceTarget",
 ]
-
-
-@cache
-def validator(name: str) -> Draft202012Validator:
-    schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text())
-    return Draft202012Validator(schema, format_checker=FormatChecker())
-
-
-def schema_errors(name: str, body: Any) -> list[str]:
-    return [e.message for e in validator(name).iter_errors(body)]
 
 
 def query(

@@ -5,15 +5,12 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Iterator
-from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
 import requests
 import responses
-from jsonschema import Draft202012Validator, FormatChecker
 from responses import matchers
 
 from gcnotify.errors import (
@@ -30,7 +27,8 @@ from gcnotify.model import Queue
 from gcnotify.queries import build_aggregates_query
 from gcnotify.retry import RetryPolicy
 
-SCHEMAS = Path(__file__).resolve().parents[1] / "src" / "gcnotify" / "devserver" / "schemas"
+from .support import FakeClock, assert_valid
+
 LOGIN = "https://login.mypurecloud.test"
 API = "https://api.mypurecloud.test"
 TOKEN_URL = f"{LOGIN}/oauth/token"
@@ -46,31 +44,6 @@ BILLING = Queue("0f3e5d7a-9b1c-4e2f-8a6d-3c4b5a697e81", "Billing")
 SALES = Queue("5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "Sales EMEA")
 
 
-@cache
-def validator(name: str) -> Draft202012Validator:
-    schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text())
-    return Draft202012Validator(schema, format_checker=FormatChecker())
-
-
-def assert_valid(name: str, body: Any) -> None:
-    assert [e.message for e in validator(name).iter_errors(body)] == []
-
-
-class FakeClock:
-    """Monotonic time that moves only when told to or when the client sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def rsps() -> Iterator[responses.RequestsMock]:
     with responses.RequestsMock() as mock:
@@ -79,7 +52,7 @@ def rsps() -> Iterator[responses.RequestsMock]:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(start=1000.0)
 
 
 def make_client(clock: FakeClock, **kwargs: Any) -> GenesysClient:

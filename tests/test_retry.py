@@ -10,22 +10,9 @@ import responses
 
 from gcnotify.retry import RetryPolicy, parse_retry_after, request_with_retry
 
+from .support import FakeClock
+
 URL = "https://api.example.test/x"
-
-
-class FakeClock:
-    """Monotonic time that advances only when the retry loop sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def call(

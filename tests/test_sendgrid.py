@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import traceback
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +12,6 @@ import requests
 import responses
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jsonschema import Draft202012Validator, FormatChecker
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 import gcnotify
@@ -38,12 +36,7 @@ from gcnotify.sendgrid import (
     unique_recipients,
 )
 
-SCHEMA_PATH = (
-    Path(gcnotify.__file__).parent / "devserver" / "schemas" / "sendgrid-mail-send.schema.json"
-)
-VALIDATOR = Draft202012Validator(
-    json.loads(SCHEMA_PATH.read_text(encoding="utf-8")), format_checker=FormatChecker()
-)
+from .support import FakeClock, assert_valid
 
 API_KEY = "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"
 BASE = "https://api.sendgrid.com"
@@ -67,30 +60,6 @@ def body_for(
     return build_mail_body(
         email, sender=sender, recipients=recipients, custom_args=kw.pop("custom_args", ARGS), **kw
     )
-
-
-def assert_valid(body: dict[str, Any]) -> None:
-    errors = [e.message for e in VALIDATOR.iter_errors(body)]
-    assert [] == errors
-
-
-class FakeClock:
-    """Monotonic and wall time that advance only when the client sleeps."""
-
-    def __init__(self, wall: float = 1_800_000_000.0) -> None:
-        self.now = 0.0
-        self.wall_start = wall
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def __call__(self) -> float:
-        return self.now
-
-    def wall(self) -> float:
-        return self.wall_start + self.now
 
 
 def make_client(
@@ -159,7 +128,9 @@ def test_unique_recipients_property(to: list[str], cc: list[str], bcc: list[str]
     kept = [a.lower() for a in (*result.to, *result.cc, *result.bcc)]
     assert sorted(set(kept)) == sorted(kept)
     assert {a.lower() for a in (*to, *cc, *bcc)} == set(kept)
-    assert_valid(body_for(recipients=Recipients(tuple(to), tuple(cc), tuple(bcc))))
+    assert_valid(
+        "sendgrid-mail-send", body_for(recipients=Recipients(tuple(to), tuple(cc), tuple(bcc)))
+    )
 
 
 # --- build_mail_body ---------------------------------------------------------------------------
@@ -167,7 +138,7 @@ def test_unique_recipients_property(to: list[str], cc: list[str], bcc: list[str]
 
 def test_minimal_body_is_valid() -> None:
     """A plain report to one address validates against the mail/send schema."""
-    assert_valid(body_for())
+    assert_valid("sendgrid-mail-send", body_for())
 
 
 def test_full_body_is_valid() -> None:
@@ -184,7 +155,7 @@ def test_full_body_is_valid() -> None:
     )
     recipients = Recipients(to=("a@example.com",), cc=("b@example.com",), bcc=("c@example.com",))
     body = body_for(email, recipients, sender, categories=("gcnotify", "support"), sandbox=True)
-    assert_valid(body)
+    assert_valid("sendgrid-mail-send", body)
 
 
 def test_one_personalization_with_each_list() -> None:
@@ -267,7 +238,7 @@ def test_sandbox_on_when_asked() -> None:
     """sandbox=True turns sandbox mode on and the body stays valid."""
     body = body_for(sandbox=True)
     assert {"sandbox_mode": {"enable": True}} == body["mail_settings"]
-    assert_valid(body)
+    assert_valid("sendgrid-mail-send", body)
 
 
 def test_all_tracking_disabled() -> None:
@@ -289,7 +260,7 @@ def test_categories_deduplicated_in_order() -> None:
     """Repeated categories are sent once (the schema requires unique items)."""
     body = body_for(categories=("gcnotify", "support", "gcnotify"))
     assert ["gcnotify", "support"] == body["categories"]
-    assert_valid(body)
+    assert_valid("sendgrid-mail-send", body)
 
 
 def test_more_than_ten_categories_rejected() -> None:
@@ -328,7 +299,7 @@ def test_exactly_1000_recipients_accepted() -> None:
     """1000 unique recipients across the lists is the limit and still valid."""
     to = tuple(f"u{i}@example.com" for i in range(600))
     cc = tuple(f"c{i}@example.com" for i in range(400))
-    assert_valid(body_for(recipients=Recipients(to=to, cc=cc)))
+    assert_valid("sendgrid-mail-send", body_for(recipients=Recipients(to=to, cc=cc)))
 
 
 def test_more_than_1000_recipients_rejected() -> None:
