@@ -11,29 +11,17 @@ import pytest
 from moto import mock_aws
 
 from gcnotify.errors import LedgerError
-from gcnotify.ledger import Ledger, ledger_key
+from gcnotify.ledger import Ledger, create_ledger_table, ledger_key
 
 DAY = date(2026, 11, 20)
 NOW = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
 
 
-def create_table(client: object, name: str = "ledger") -> None:
-    client.create_table(  # type: ignore[attr-defined]
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-
-
 @pytest.fixture
-def ledger(monkeypatch: pytest.MonkeyPatch) -> Iterator[Ledger]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+def ledger(aws_env: None) -> Iterator[Ledger]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        create_table(client)
+        create_ledger_table(client, "ledger")
         yield Ledger(client, "ledger")
 
 
@@ -96,7 +84,7 @@ def test_concurrent_claims_one_winner() -> None:
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
-        create_table(client)
+        create_ledger_table(client, "ledger")
         ledger = Ledger(client, "ledger")
         barrier = threading.Barrier(8)
         wins: list[bool] = []

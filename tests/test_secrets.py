@@ -20,10 +20,7 @@ VALUES = {
 
 
 @pytest.fixture
-def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+def client(aws_env: None) -> Iterator[object]:
     with mock_aws():
         yield boto3.client("secretsmanager", region_name="us-east-1")
 

@@ -136,6 +136,7 @@ def start_stack(
 
     from .devserver.genesys_server import GenesysStandIn
     from .devserver.sendgrid_server import SendGridStandIn
+    from .ledger import create_ledger_table
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     queues = demo_queues(queue_count)
@@ -170,12 +171,7 @@ def start_stack(
         session.client("secretsmanager", endpoint_url=moto_url).create_secret(
             Name=DEMO_SECRET_ID, SecretString=json.dumps(secret)
         )
-        session.client("dynamodb", endpoint_url=moto_url).create_table(
-            TableName=DEMO_LEDGER_TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_ledger_table(session.client("dynamodb", endpoint_url=moto_url), DEMO_LEDGER_TABLE)
         workdir.mkdir(parents=True, exist_ok=True)
         config_path = workdir / "demo-gcnotify.yaml"
         write_demo_config(config_path, queues)

@@ -26,11 +26,21 @@ from .errors import LedgerError
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-__all__ = ["Claim", "Ledger", "LedgerRecord", "ledger_key"]
+__all__ = ["Claim", "Ledger", "LedgerRecord", "create_ledger_table", "ledger_key"]
 
 RETENTION = timedelta(days=400)  # TTL: long enough to answer a backfill a year later
 
 RecordStatus = Literal["in_progress", "sent", "failed"]
+
+
+def create_ledger_table(client: DynamoDBClient, table: str) -> None:
+    """Create the table for a local stack (demo, tests); template.yaml defines the real one."""
+    client.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
 
 
 def ledger_key(report_id: str, business_date: date) -> str:
