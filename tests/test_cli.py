@@ -131,3 +131,24 @@ def test_verbose_logs_json(stack: DemoStack, capsys: pytest.CaptureFixture[str])
     report_lines = [line for line in lines if line.get("report") == "support-daily"]
     assert report_lines
     assert "dry_run" == report_lines[-1]["status"]
+
+
+def test_demo_serve_prints_env_json_ports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--serve keeps the stand-ins on env.json's ports until Ctrl-C."""
+    import gcnotify.demo
+
+    def interrupt(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gcnotify.demo.time, "sleep", interrupt)
+    assert 0 == main(["demo", "--serve", "--out", str(tmp_path)])
+    printed = capsys.readouterr().out
+    env = json.loads((REPO / "env.json").read_text())["ReportFunction"]
+    for key, value in env.items():
+        port = value.rsplit(":", 1)[-1] if value.startswith("http") else None
+        if port:
+            assert f"{key}=http://127.0.0.1:{port}" in printed
+        else:
+            assert f"{key}={value}" in printed

@@ -126,11 +126,22 @@ def write_demo_config(path: Path, queues: list[Queue]) -> None:
     path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 
+# The ports `gcnotify demo --serve` uses, matching env.json (Genesys, SendGrid, moto).
+SERVE_PORTS = (8101, 8102, 5000)
+
+
 @contextmanager
 def start_stack(
-    workdir: Path, *, queue_count: int = 12, latency_ms: float = 0.0
+    workdir: Path,
+    *,
+    queue_count: int = 12,
+    latency_ms: float = 0.0,
+    ports: tuple[int, int, int] = (0, 0, 0),
 ) -> Iterator[DemoStack]:
-    """Start the stand-ins and moto, store the secret, write the config; stop on exit."""
+    """Start the stand-ins and moto, store the secret, write the config; stop on exit.
+
+    Port 0 (the default) picks free ports; the servers listen on 127.0.0.1 only.
+    """
     import boto3
     import requests
 
@@ -145,12 +156,13 @@ def start_stack(
         queues,
         client_id=secret["genesys_client_id"],
         client_secret=secret["genesys_client_secret"],
+        port=ports[0],
     )
-    sendgrid = SendGridStandIn(api_key=secret["sendgrid_api_key"])
+    sendgrid = SendGridStandIn(api_key=secret["sendgrid_api_key"], port=ports[1])
     genesys.latency = sendgrid.latency = latency_ms / 1000.0
     from .devserver.moto_server import SerializedMotoServer
 
-    moto = SerializedMotoServer()
+    moto = SerializedMotoServer(port=ports[2])
     genesys.start()
     sendgrid.start()
     moto.start()
@@ -197,7 +209,8 @@ def run_demo(*, out: Path, queues: int = 12, latency_ms: float = 0.0, serve: boo
     from . import handler
     from .outputs import write_outputs
 
-    with start_stack(out, queue_count=queues, latency_ms=latency_ms) as stack:
+    ports = SERVE_PORTS if serve else (0, 0, 0)
+    with start_stack(out, queue_count=queues, latency_ms=latency_ms, ports=ports) as stack:
         # boto3 reads credentials and region from the process environment.
         for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
             os.environ[key] = stack.environ[key]
@@ -234,15 +247,22 @@ def run_demo(*, out: Path, queues: int = 12, latency_ms: float = 0.0, serve: boo
 
 
 def _serve(stack: DemoStack) -> int:
-    """Keep the stack up for `sam local invoke --env-vars`; print the variables to use."""
-    env = {
-        k: v.replace("127.0.0.1", "host.docker.internal")
-        for k, v in stack.environ.items()
-        if k != "GCNOTIFY_CONFIG"
-    }
-    print("Local stand-ins are running. For sam local invoke, save this as env.local.json:")
-    print(json.dumps({"ReportFunction": env}, indent=2))
-    print("Local processes (gcnotify run) can use these values with 127.0.0.1 instead.")
+    """Keep the stack up for `sam local invoke --env-vars env.json`; say how to use it."""
+    keep = (
+        "GCNOTIFY_SECRET_ID",
+        "GCNOTIFY_GENESYS_LOGIN_URL",
+        "GCNOTIFY_GENESYS_API_URL",
+        "GCNOTIFY_SENDGRID_API_URL",
+        "GCNOTIFY_LEDGER_TABLE",
+        "AWS_ENDPOINT_URL",
+    )
+    print("Local Genesys, SendGrid and AWS (moto) stand-ins are running on 127.0.0.1:")
+    for key in keep:
+        print(f"  {key}={stack.environ[key]}")
+    print("env.json points sam local invoke at these ports through host.docker.internal;")
+    print("on Linux use --docker-network host and 127.0.0.1 instead (see docs/DEPLOY.md):")
+    print("  AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_DEFAULT_REGION=us-east-1 \\")
+    print("    sam local invoke ReportFunction -e events/dry_run.json --env-vars env.json")
     print("Press Ctrl-C to stop.")
     sys.stdout.flush()
     try:
