@@ -147,23 +147,61 @@ print(total, bad)
     return int(out[0]), int(out[1])
 
 
-def run(python: str, root: Path, code: str) -> list[str]:
-    env = {
+def _env(root: Path) -> dict[str, str]:
+    return {
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": str(root),
         "LAMBDA_TASK_ROOT": str(root),
         "PYTHONDONTWRITEBYTECODE": "1",
         "AWS_DEFAULT_REGION": "us-east-1",
     }
+
+
+def run(python: str, root: Path, code: str) -> list[str]:
     out = subprocess.run(
         [python, "-c", code, str(root)],
-        env=env,
+        env=_env(root),
         cwd=root,
         capture_output=True,
         text=True,
         check=True,
     )
     return out.stdout.split()
+
+
+def importtime(python: str, root: Path, runs: int, top: int) -> list[str]:
+    """`-X importtime` of `import gcnotify.handler` after `import boto3`: the handler's subtree,
+    median per module over ``runs`` interpreters, heaviest (cumulative) first."""
+    cumulative: dict[str, list[int]] = {}
+    own: dict[str, list[int]] = {}
+    depth: dict[str, int] = {}
+    for _ in range(runs):
+        err = subprocess.run(
+            [python, "-X", "importtime", "-c", "import boto3; import gcnotify.handler"],
+            env=_env(root),
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stderr.splitlines()
+        # Lines come in completion order: the handler's subtree is everything after boto3's line.
+        first = max(i for i, line in enumerate(err) if line.rstrip().endswith("| boto3")) + 1
+        for line in err[first:]:
+            parts = line.removeprefix("import time:").split("|")
+            if len(parts) != 3 or not parts[0].strip().isdigit():
+                continue
+            name = parts[2].rstrip()
+            module = name.strip()
+            depth[module] = (len(name) - len(name.lstrip()) - 1) // 2
+            own.setdefault(module, []).append(int(parts[0]))
+            cumulative.setdefault(module, []).append(int(parts[1]))
+    rows = sorted(
+        ((statistics.median(v), statistics.median(own[k]), k) for k, v in cumulative.items()),
+        reverse=True,
+    )
+    return [
+        f"{c / 1000:8.1f} ms {s / 1000:8.1f} ms   {'  ' * depth[k]}{k}" for c, s, k in rows[:top]
+    ]
 
 
 def measure(python: str, root: Path, runs: int) -> dict[str, float]:
@@ -187,6 +225,13 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--artifact", type=Path)
     parser.add_argument("--json", action="store_true", help="also print the medians as JSON")
+    parser.add_argument(
+        "--importtime",
+        type=int,
+        default=15,
+        metavar="N",
+        help="print the N heaviest modules the handler import adds after boto3 (0: none)",
+    )
     args = parser.parse_args()
     if args.runs < 7:
         parser.error("--runs must be at least 7")
@@ -248,6 +293,15 @@ def main() -> int:
             "years=2026),\n  as config validation and closed_days do for a report with "
             "holidays: {country: US, subdivision: NY}."
         )
+        if args.importtime:
+            print()
+            print(
+                "`python -X importtime -c 'import boto3; import gcnotify.handler'` on the shipped "
+                f"artifact, handler's part, median of {args.runs}:"
+            )
+            print(f"{'cumulative':>11} {'self':>11}   module")
+            for line in importtime(python, shipped, args.runs, args.importtime):
+                print(line)
         if args.json:
             print(json.dumps(results, indent=2))
     return 0

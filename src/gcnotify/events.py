@@ -10,8 +10,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from dateutil.parser import isoparse
-
 from .errors import EventError
 
 __all__ = ["RunRequest", "parse_event"]
@@ -78,7 +76,8 @@ def parse_event(event: object, known_reports: Sequence[str]) -> RunRequest:
                 '{"report_date": "YYYY-MM-DD"} instead'
             )
         try:
-            scheduled = isoparse(raw_time)
+            # Python 3.11+ reads 'Z' and offsets; Scheduler sends e.g. 2026-11-23T11:00:00Z.
+            scheduled = datetime.fromisoformat(raw_time)
         except ValueError:
             raise EventError(
                 f"scheduled_time {raw_time!r} is not an ISO-8601 time like 2026-11-23T11:00:00Z"

@@ -42,13 +42,32 @@ class _ColdStart:
     config: Config
     credentials: Credentials | None = None
     services: dict[str, Services] = field(default_factory=dict)
+    aws_session: Any = None
+
+    def aws_client(self, service: str, error: type[GcnotifyError]) -> Any:
+        """A boto3 client from the container's one Session (clients share its loaded models).
+
+        A missing region or a bad endpoint becomes our error, with the fix.
+        """
+        import boto3
+        from botocore.exceptions import BotoCoreError
+
+        if self.aws_session is None:
+            self.aws_session = boto3.session.Session()
+        try:
+            return self.aws_session.client(service, endpoint_url=self.settings.aws_endpoint_url)
+        except BotoCoreError as exc:
+            raise error(
+                f"cannot create the AWS {service} client ({type(exc).__name__}: {exc}); set "
+                "AWS_REGION or AWS_DEFAULT_REGION (Lambda sets it) and AWS credentials"
+            ) from None
 
     def load_credentials(self) -> Credentials:
         if self.credentials is None:
             from .errors import SecretError
             from .secrets import load_credentials
 
-            client = _aws_client("secretsmanager", self.settings, SecretError)
+            client = self.aws_client("secretsmanager", SecretError)
             self.credentials = load_credentials(
                 client, self.settings.resolve_secret_id(self.config)
             )
@@ -63,7 +82,7 @@ class _ColdStart:
         from .errors import LedgerError
         from .ledger import Ledger
 
-        client = _aws_client("dynamodb", self.settings, LedgerError)
+        client = self.aws_client("dynamodb", LedgerError)
         return Ledger(client, self.settings.ledger_table)
 
     def get_services(self, out_dir: Path | None) -> Services:
@@ -96,21 +115,6 @@ class _ColdStart:
                 out_dir=out_dir,
             )
         return self.services[key]
-
-
-def _aws_client(service: str, settings: Settings, error: type[GcnotifyError]) -> Any:
-    """A boto3 client; a missing region or bad endpoint becomes our error with the fix."""
-    import boto3
-    from botocore.exceptions import BotoCoreError
-
-    session: Any = boto3.session.Session()  # typed per service by the callers' annotations
-    try:
-        return session.client(service, endpoint_url=settings.aws_endpoint_url)
-    except BotoCoreError as exc:
-        raise error(
-            f"cannot create the AWS {service} client ({type(exc).__name__}: {exc}); set "
-            "AWS_REGION or AWS_DEFAULT_REGION (Lambda sets it) and AWS credentials"
-        ) from None
 
 
 _state: _ColdStart | None = None
