@@ -106,6 +106,7 @@ def test_scheduled_run_sends_the_right_business_day(stack: DemoStack) -> None:
     assert f"{expected:,}" in message.html
     record = ledger_record(stack)
     assert ("sent", daily["sendgrid_message_id"]) == (record.status, record.message_id)
+    assert ("supervisor@example.com", "cc-ops@example.com") == record.recipients
 
 
 def test_calls_per_report(stack: DemoStack) -> None:

@@ -37,7 +37,14 @@ def test_first_claim_wins_second_loses(ledger: Ledger) -> None:
 def test_sent_record_is_found(ledger: Ledger) -> None:
     """After mark_sent, lookup returns the message id and status."""
     ledger.claim("r", DAY, now=NOW, owner="a")
-    ledger.mark_sent("r", DAY, now=NOW, message_id="m-1", recipients=3, status="sent")
+    ledger.mark_sent(
+        "r",
+        DAY,
+        now=NOW,
+        message_id="m-1",
+        recipients=("a@example.com", "b@example.com"),
+        status="sent",
+    )
     record = ledger.lookup("r", DAY)
     assert record is not None
     assert (record.status, record.message_id, record.attempts) == ("sent", "m-1", 1)
@@ -56,7 +63,9 @@ def test_failed_claim_can_be_retried(ledger: Ledger) -> None:
 def test_force_overrides_a_sent_record(ledger: Ledger) -> None:
     """force re-claims on purpose."""
     ledger.claim("r", DAY, now=NOW, owner="a")
-    ledger.mark_sent("r", DAY, now=NOW, message_id="m", recipients=1, status="sent")
+    ledger.mark_sent(
+        "r", DAY, now=NOW, message_id="m", recipients=("a@example.com",), status="sent"
+    )
     assert ledger.claim("r", DAY, now=NOW, owner="b", force=True).won
 
 

@@ -17,6 +17,7 @@ report of several, and its claim must sit between "fetched" and "sent", not arou
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -57,6 +58,7 @@ class LedgerRecord:
     sent_at: str | None = None
     message_id: str | None = None
     error: str | None = None
+    recipients: tuple[str, ...] = ()
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> LedgerRecord:
@@ -73,6 +75,9 @@ class LedgerRecord:
             sent_at=s("sent_at"),
             message_id=s("message_id"),
             error=s("error"),
+            recipients=tuple(
+                entry["S"] for entry in item.get("recipients", {}).get("L", []) if "S" in entry
+            ),
         )
 
 
@@ -175,19 +180,19 @@ class Ledger:
         *,
         now: datetime,
         message_id: str | None,
-        recipients: int,
+        recipients: Sequence[str],
         status: str,
     ) -> None:
         self._finish(
             report_id,
             business_date,
-            "SET #status = :sent, sent_at = :now, message_id = :mid, recipients = :n, "
+            "SET #status = :sent, sent_at = :now, message_id = :mid, recipients = :to, "
             "report_status = :rs",
             {
                 ":sent": {"S": "sent"},
                 ":now": {"S": now.isoformat()},
                 ":mid": {"S": message_id or ""},
-                ":n": {"N": str(recipients)},
+                ":to": {"L": [{"S": address} for address in recipients]},
                 ":rs": {"S": status},
             },
         )

@@ -262,7 +262,7 @@ def _produce(
                 window.business_date,
                 now=services.now(),
                 message_id=sent.message_id,
-                recipients=result.recipients,
+                recipients=(*recipients.to, *recipients.cc, *recipients.bcc),
                 status=sent_status,
             )
         except GcnotifyError as exc:
