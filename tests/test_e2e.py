@@ -545,3 +545,14 @@ def test_no_aws_region_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None
     with pytest.raises(SecretError, match="AWS_DEFAULT_REGION"):
         handler.handle({"dry_run": True}, environ={})
     handler.reset_cold_start()
+
+
+def test_real_send_without_ledger_is_refused(stack: DemoStack) -> None:
+    """Without GCNOTIFY_LEDGER_TABLE a real send could duplicate one: refused before any call."""
+    with pytest.raises(RunFailedError) as info:
+        invoke(stack, only_daily(stack), GCNOTIFY_LEDGER_TABLE="")
+    assert "GCNOTIFY_LEDGER_TABLE is not set" in str(info.value)
+    assert 0 == stack.genesys.count("/api")
+    assert [] == reports_sent(stack)
+    forced = invoke(stack, {**only_daily(stack), "force": True}, GCNOTIFY_LEDGER_TABLE="")
+    assert "sent" == forced["reports"][0]["status"]

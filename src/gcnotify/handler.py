@@ -75,9 +75,6 @@ class _ColdStart:
 
     def _make_ledger(self) -> Ledger | None:
         if self.settings.ledger_table is None:
-            logger.warning(
-                "GCNOTIFY_LEDGER_TABLE is not set: sends are not de-duplicated across runs"
-            )
             return None
         from .errors import LedgerError
         from .ledger import Ledger

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .calendar import closed_days
-from .errors import AmbiguousSendError, GcnotifyError, SendGridOutcomeUnknownError
+from .errors import AmbiguousSendError, GcnotifyError, LedgerError, SendGridOutcomeUnknownError
 from .events import RunRequest
 from .metrics import build_table, genesys_metrics
 from .model import Config, Recipients, ReportConfig
@@ -175,6 +175,12 @@ def _produce(
     window = plan
     result.window = window
     ledger = None if request.dry_run else services.ledger
+    if ledger is None and not request.dry_run and not request.force:
+        raise LedgerError(
+            "GCNOTIFY_LEDGER_TABLE is not set, so nothing would stop this run from sending a "
+            "report that was already sent. Set it to the stack's LedgerTable output, or use a dry "
+            "run, or force to send without the ledger"
+        )
     if ledger is not None and not request.force:
         record = ledger.lookup(report.id, window.business_date)
         if record is not None and record.status != "failed":
