@@ -207,6 +207,30 @@ def test_weekly_subject_without_date_appends_week_of() -> None:
     assert "Support queues — week of Mon 16 Nov 2026" == subject
 
 
+def month_to_date_window() -> ReportWindow:
+    return ReportWindow(
+        kind="month_to_date",
+        timezone=ZONE,
+        business_date=FRIDAY,
+        start=start_of_day(date(2026, 11, 1), ZONE),
+        end=start_of_day(FRIDAY + timedelta(days=1), ZONE),
+    )
+
+
+def test_month_to_date_subject_says_so() -> None:
+    """month_to_date subjects say the window runs from the 1st through the business date."""
+    subject = subject_for(report_config(window="month_to_date"), month_to_date_window())
+    assert "Support queues — Month to date through Fri 20 Nov 2026" == subject
+
+
+def test_month_to_date_subject_that_mentions_month_is_left_alone() -> None:
+    """A template that already says 'month' is not prefixed."""
+    report = report_config(
+        window="month_to_date", subject="{title} month so far {business_date:%d %b}"
+    )
+    assert "Support queues month so far 20 Nov" == subject_for(report, month_to_date_window())
+
+
 def test_subject_is_one_line() -> None:
     """A title with a line break cannot split the Subject header."""
     subject = subject_for(report_config(title="Support\r\nBcc: x@example.com"), window())

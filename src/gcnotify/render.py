@@ -78,11 +78,21 @@ _MAX_ALERT_TEXT = 4000
 _CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-class _WeekOf(date):
-    """A date that formats as "Week of …", so any user subject format spec still applies."""
+class _PrefixedDate(date):
+    """A date that formats as "<prefix>…", so any user subject format spec still applies."""
+
+    prefix = ""
 
     def __format__(self, spec: str) -> str:
-        return "Week of " + super().__format__(spec)
+        return self.prefix + super().__format__(spec)
+
+
+class _WeekOf(_PrefixedDate):
+    prefix = "Week of "
+
+
+class _MonthToDate(_PrefixedDate):
+    prefix = "Month to date through "
 
 
 def _one_line(text: str) -> str:
@@ -102,6 +112,8 @@ def subject_for(report: ReportConfig, window: ReportWindow) -> str:
     day = window.business_date
     if window.kind == "previous_week" and "week" not in template.lower():
         day = _WeekOf(day.year, day.month, day.day)
+    elif window.kind == "month_to_date" and "month" not in template.lower():
+        day = _MonthToDate(day.year, day.month, day.day)
     try:
         subject = template.format(title=report.title, business_date=day)
     except (KeyError, IndexError, ValueError, AttributeError) as exc:
