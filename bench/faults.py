@@ -54,10 +54,9 @@ def record(stack: DemoStack) -> str:
 
 def count_ledger_calls(stack: DemoStack) -> int:
     state = handler._state
-    if state is None:
+    if state is None or state.seams is None or state.seams.ledger is None:
         return 0
-    services = next(iter(state.services.values()), None)
-    return services.ledger.calls if services and services.ledger else 0
+    return state.seams.ledger.calls
 
 
 Scenario = Callable[[DemoStack], str]

@@ -185,10 +185,9 @@ def _counts(stack: DemoStack) -> tuple[int, int, int, int]:
 def _ledger_calls() -> int:
     """``Ledger.calls`` of the handler's cached services (0 before the first cold start)."""
     state = handler._state
-    if state is None or not state.services:
+    if state is None or state.seams is None or state.seams.ledger is None:
         return 0
-    service = next(iter(state.services.values()))
-    return service.ledger.calls if service.ledger is not None else 0
+    return state.seams.ledger.calls
 
 
 def _invoke(stack: DemoStack, day: date) -> Run:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from .config import load_config
 from .errors import GcnotifyError, RunFailedError
@@ -24,14 +25,18 @@ from .model import Config
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from .genesys import GenesysClient
     from .ledger import Ledger
+    from .render import Renderer
     from .runner import ReportResult, Services
     from .secrets import Credentials
+    from .sendgrid import SendGridClient
 
 __all__ = ["handle", "lambda_handler", "reset_cold_start"]
 
 logger = logging.getLogger("gcnotify")
 quiet_sdk_loggers()
+T = TypeVar("T")
 
 
 @dataclass
@@ -41,7 +46,7 @@ class _ColdStart:
     settings: Settings
     config: Config
     credentials: Credentials | None = None
-    services: dict[str, Services] = field(default_factory=dict)
+    seams: _Seams | None = None
     aws_session: Any = None
 
     def aws_client(self, service: str, error: type[GcnotifyError]) -> Any:
@@ -83,35 +88,71 @@ class _ColdStart:
         return Ledger(client, self.settings.ledger_table)
 
     def get_services(self, out_dir: Path | None) -> Services:
-        key = str(out_dir)
-        if key not in self.services:
+        """The run's seams; built on the first call, reused by every later invocation."""
+        if self.seams is None:
             from .genesys import GenesysClient
-            from .render import Renderer
-            from .resources import templates_dir
-            from .runner import Services
             from .sendgrid import SendGridClient
 
+            renderer = _Background(_build_renderer)  # overlaps the network calls below
             creds = self.load_credentials()
             endpoints = self.settings.endpoints(self.config)
-            shared = next(iter(self.services.values()), None)
-            ledger = shared.ledger if shared else self._make_ledger()
-            self.services[key] = Services(
-                ledger=ledger,
-                genesys=shared.genesys
-                if shared
-                else GenesysClient(
+            self.seams = _Seams(
+                genesys=GenesysClient(
                     login_url=endpoints.genesys_login,
                     api_url=endpoints.genesys_api,
                     client_id=creds.genesys_client_id,
                     client_secret=creds.genesys_client_secret,
                 ),
-                renderer=shared.renderer if shared else Renderer(templates_dir()),
-                sendgrid=shared.sendgrid
-                if shared
-                else SendGridClient(creds.sendgrid_api_key, endpoints.sendgrid),
-                out_dir=out_dir,
+                sendgrid=SendGridClient(creds.sendgrid_api_key, endpoints.sendgrid),
+                ledger=self._make_ledger(),
+                renderer=renderer,
             )
-        return self.services[key]
+        from .runner import Services
+
+        return Services(
+            genesys=self.seams.genesys,
+            renderer_source=self.seams.renderer.get,
+            sendgrid=self.seams.sendgrid,
+            ledger=self.seams.ledger,
+            out_dir=out_dir,
+        )
+
+
+def _build_renderer() -> Renderer:
+    from .render import Renderer
+    from .resources import templates_dir
+
+    return Renderer(templates_dir())
+
+
+class _Background(Generic[T]):
+    """``build()`` on a daemon thread; ``get`` waits for it and re-raises its error."""
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._result: T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(build,), daemon=True)
+        self._thread.start()
+
+    def _run(self, build: Callable[[], T]) -> None:
+        try:
+            self._result = build()
+        except BaseException as exc:  # handed to the caller of get()
+            self._error = exc
+
+    def get(self) -> T:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return cast("T", self._result)
+
+
+@dataclass
+class _Seams:
+    genesys: GenesysClient
+    sendgrid: SendGridClient
+    ledger: Ledger | None
+    renderer: _Background[Renderer]
 
 
 _state: _ColdStart | None = None
