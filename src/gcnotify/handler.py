@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any
 
 from .config import load_config
 from .errors import GcnotifyError, RunFailedError
@@ -36,7 +35,6 @@ __all__ = ["handle", "lambda_handler", "reset_cold_start"]
 
 logger = logging.getLogger("gcnotify")
 quiet_sdk_loggers()
-T = TypeVar("T")
 
 
 @dataclass
@@ -91,9 +89,10 @@ class _ColdStart:
         """The run's seams; built on the first call, reused by every later invocation."""
         if self.seams is None:
             from .genesys import GenesysClient
+            from .render import Renderer
+            from .resources import templates_dir
             from .sendgrid import SendGridClient
 
-            renderer = _Background(_build_renderer)  # overlaps the network calls below
             creds = self.load_credentials()
             endpoints = self.settings.endpoints(self.config)
             self.seams = _Seams(
@@ -105,46 +104,18 @@ class _ColdStart:
                 ),
                 sendgrid=SendGridClient(creds.sendgrid_api_key, endpoints.sendgrid),
                 ledger=self._make_ledger(),
-                renderer=renderer,
+                # Templates are loaded and checked at cold start, before anything is fetched.
+                renderer=Renderer(templates_dir()),
             )
         from .runner import Services
 
         return Services(
             genesys=self.seams.genesys,
-            renderer_source=self.seams.renderer.get,
+            renderer=self.seams.renderer,
             sendgrid=self.seams.sendgrid,
             ledger=self.seams.ledger,
             out_dir=out_dir,
         )
-
-
-def _build_renderer() -> Renderer:
-    from .render import Renderer
-    from .resources import templates_dir
-
-    return Renderer(templates_dir())
-
-
-class _Background(Generic[T]):
-    """``build()`` on a daemon thread; ``get`` waits for it and re-raises its error."""
-
-    def __init__(self, build: Callable[[], T]) -> None:
-        self._result: T | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(build,), daemon=True)
-        self._thread.start()
-
-    def _run(self, build: Callable[[], T]) -> None:
-        try:
-            self._result = build()
-        except BaseException as exc:  # handed to the caller of get()
-            self._error = exc
-
-    def get(self) -> T:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return cast("T", self._result)
 
 
 @dataclass
@@ -152,7 +123,7 @@ class _Seams:
     genesys: GenesysClient
     sendgrid: SendGridClient
     ledger: Ledger | None
-    renderer: _Background[Renderer]
+    renderer: Renderer
 
 
 _state: _ColdStart | None = None

@@ -94,17 +94,11 @@ class Services:
     """The I/O seams and the clock one run uses; built once per cold start by the handler."""
 
     genesys: GenesysClient
-    # Called when a report first needs to render: the handler builds the Renderer (Jinja2
-    # templates, ~25 ms) on a background thread while the first network calls are in flight.
-    renderer_source: Callable[[], Renderer]
+    renderer: Renderer
     sendgrid: SendGridClient | None = None
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     out_dir: Path | None = None
     ledger: Ledger | None = None
-
-    @property
-    def renderer(self) -> Renderer:
-        return self.renderer_source()
 
 
 # A claim younger than this with no recorded outcome belongs to a run that may still be going
