@@ -15,6 +15,8 @@ cold starts per queue count, each followed by 3 warm invocations; the tables sho
 stand-in's synthetic traffic for those days is generated before timing (`prewarm`), and Python
 modules are imported before timing (their cost is bench/cold_start.py's subject).
 
+The stand-ins and moto run in a separate process (bench/stack_process.py), as real APIs do, so
+they share neither the GIL nor the garbage collector with the code measured.
 Secrets Manager and DynamoDB are a local moto server without injected latency: their time is
 measured (with boto3 client creation) and shown apart, as is the stand-ins' own processing time;
 both are inside the wall time. The round-trip floor counts Genesys and SendGrid round trips only:
@@ -29,9 +31,11 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import math
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -53,19 +57,17 @@ import gcnotify.runner  # noqa: F401 - imported for its import cost only
 from gcnotify import handler, ledger, secrets
 from gcnotify.calendar import closed_days
 from gcnotify.config import load_config
-from gcnotify.demo import DemoStack, demo_queues, start_stack
-from gcnotify.devserver import http_base
-from gcnotify.devserver.genesys_server import GenesysStandIn
-from gcnotify.devserver.sendgrid_server import SendGridStandIn
-from gcnotify.genesys import QUEUE_PAGE_SIZE, QUEUES_PATH, TOKEN_PATH, GenesysClient
+from gcnotify.demo import demo_queues, write_demo_config
+from gcnotify.genesys import QUEUE_PAGE_SIZE, GenesysClient
 from gcnotify.metrics import genesys_metrics
 from gcnotify.model import ReportConfig
 from gcnotify.queries import build_aggregates_query
 from gcnotify.secrets import parse_secret
 from gcnotify.sendgrid import SendGridClient
-from gcnotify.windows import ReportWindow, plan_window, run_day_for_report_date, start_of_day
+from gcnotify.windows import ReportWindow, plan_window, run_day_for_report_date
 
 REPORT = "support-daily"
+NAGLE = ["0"]  # "1" with --stand-in-nagle
 FIRST_DATE = date(2026, 11, 20)  # a Friday; the tutorial reports this one
 WARM_PER_COLD = 3
 TUTORIAL_GAP_S = 0.1
@@ -137,10 +139,6 @@ def timed_parts() -> Iterator[None]:
         TIMERS.wrap(secrets, "load_credentials", "secret_read"),
         # One DynamoDB request each.
         *(TIMERS.wrap(ledger.Ledger, name, "ledger") for name in ("lookup", "claim", "_finish")),
-        # The stand-ins' own processing per request, after the injected latency: server time a
-        # real service has too, but not gcnotify's overhead.
-        TIMERS.wrap(GenesysStandIn, "route", "server"),
-        TIMERS.wrap(SendGridStandIn, "route", "server"),
     ]
     gc.callbacks.append(_gc_timer)
     try:
@@ -172,13 +170,65 @@ class Run:
         return self.secret_s + self.ledger_s
 
 
-def _counts(stack: DemoStack) -> tuple[int, int, int, int]:
-    genesys = stack.genesys.requests
+class RemoteStack:
+    """The stand-ins and moto running in bench/stack_process.py, a separate process."""
+
+    def __init__(self, process: subprocess.Popen[str], ready: dict[str, Any]) -> None:
+        self._process = process
+        self.environ: dict[str, str] = ready["environ"]
+        self.moto_url: str = ready["moto_url"]
+        self.genesys_url: str = ready["genesys_url"]
+        self.sendgrid_url: str = ready["sendgrid_url"]
+
+    def counts(self) -> dict[str, float]:
+        assert self._process.stdin is not None
+        assert self._process.stdout is not None
+        self._process.stdin.write("counts\n")
+        self._process.stdin.flush()
+        return dict(json.loads(self._process.stdout.readline()))
+
+
+@contextmanager
+def remote_stack(
+    work: Path, queues: int, latency_ms: float, days: list[date]
+) -> Iterator[RemoteStack]:
+    """Start bench/stack_process.py with the stand-in traffic for ``days`` generated; stop it."""
+    script = Path(__file__).with_name("stack_process.py")
+    dates = ",".join(d.isoformat() for d in days)
+    args = [
+        sys.executable,
+        str(script),
+        str(queues),
+        str(latency_ms),
+        str(work),
+        dates,
+        "America/New_York",
+        NAGLE[0],
+    ]
+    process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line:
+            raise SystemExit("bench/stack_process.py did not start")
+        stack = RemoteStack(process, json.loads(line))
+        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+            os.environ[key] = stack.environ[key]
+        yield stack
+    finally:
+        if process.stdin is not None:
+            process.stdin.close()
+        process.wait(timeout=30)
+
+
+def _counts(stack: RemoteStack) -> tuple[int, int, int, int, float]:
+    c = stack.counts()
     return (
-        len(genesys),
-        sum(1 for r in genesys if r.path == TOKEN_PATH),
-        sum(1 for r in genesys if r.path == QUEUES_PATH),
-        len(stack.sendgrid.requests),
+        int(c["genesys"]),
+        int(c["token"]),
+        int(c["pages"]),
+        int(c["sendgrid"]),
+        float(c["server_s"]),
     )
 
 
@@ -190,7 +240,7 @@ def _ledger_calls() -> int:
     return state.seams.ledger.calls
 
 
-def _invoke(stack: DemoStack, day: date) -> Run:
+def _invoke(stack: RemoteStack, day: date) -> Run:
     before = _counts(stack)
     ledger_before = _ledger_calls()
     # The harness (moto, the stand-ins and their synthetic traffic) holds far more objects than
@@ -206,7 +256,9 @@ def _invoke(stack: DemoStack, day: date) -> Run:
     entry = summary["reports"][0]
     if entry["status"] != "sent":
         raise SystemExit(f"report {REPORT} for {day} ended {entry['status']!r}, not 'sent'")
-    g, token, pages, s = (a - b for a, b in zip(_counts(stack), before, strict=True))
+    after = _counts(stack)
+    g, token, pages, s = (int(a - b) for a, b in zip(after[:4], before[:4], strict=True))
+    server_s = after[4] - before[4]
     if entry["genesys_api_calls"] != g:
         raise SystemExit(f"summary says {entry['genesys_api_calls']} Genesys calls, stand-in {g}")
     return Run(
@@ -219,7 +271,7 @@ def _invoke(stack: DemoStack, day: date) -> Run:
         secret_reads=TIMERS.calls.get("secret_read", 0),
         secret_s=TIMERS.get("secret") + TIMERS.get("ledger_client"),
         ledger_s=TIMERS.get("ledger"),
-        server_s=TIMERS.get("server"),
+        server_s=server_s,
         gc_s=TIMERS.get("gc"),
     )
 
@@ -236,20 +288,18 @@ def business_days(report: ReportConfig, count: int) -> list[date]:
     return days
 
 
-def _prewarm(stack: DemoStack, days: list[date], tz: str) -> None:
-    for day in days:
-        stack.genesys.prewarm(start_of_day(day, tz), start_of_day(day + timedelta(days=1), tz))
+def _demo_report(work: Path, queues: int) -> ReportConfig:
+    """The demo config's support-daily report (what the stack process serves)."""
+    path = work / f"config-{queues}.yaml"
+    write_demo_config(path, demo_queues(queues))
+    return load_config(path).report(REPORT)
 
 
 def bench_gcnotify(
     queues: int, latency_ms: float, rounds: int, work: Path
 ) -> tuple[list[Run], list[Run]]:
-    with start_stack(work / f"g{queues}", queue_count=queues, latency_ms=latency_ms) as stack:
-        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
-            os.environ[key] = stack.environ[key]
-        report = load_config(stack.environ["GCNOTIFY_CONFIG"]).report(REPORT)
-        dates = business_days(report, rounds * (1 + WARM_PER_COLD))
-        _prewarm(stack, dates, report.timezone)
+    dates = business_days(_demo_report(work, queues), rounds * (1 + WARM_PER_COLD))
+    with remote_stack(work / f"g{queues}", queues, latency_ms, dates) as stack:
         days = iter(dates)
         cold: list[Run] = []
         warm: list[Run] = []
@@ -267,9 +317,8 @@ def bench_gcnotify(
 
 def bench_tutorial(queues: int, latency_ms: float, work: Path) -> tuple[float, int, int]:
     """Token, one aggregates query per queue (ids known, no lookup) 100 ms apart, one send."""
-    with start_stack(work / f"t{queues}", queue_count=queues, latency_ms=latency_ms) as stack:
+    with remote_stack(work / f"t{queues}", queues, latency_ms, [FIRST_DATE]) as stack:
         report = load_config(stack.environ["GCNOTIFY_CONFIG"]).report(REPORT)
-        _prewarm(stack, [FIRST_DATE], report.timezone)
         secret = boto3.client(
             "secretsmanager",
             endpoint_url=stack.moto_url,
@@ -292,8 +341,8 @@ def bench_tutorial(queues: int, latency_ms: float, work: Path) -> tuple[float, i
         gc.freeze()
         start = time.perf_counter()
         client = GenesysClient(
-            login_url=stack.genesys.url,
-            api_url=stack.genesys.url,
+            login_url=stack.genesys_url,
+            api_url=stack.genesys_url,
             client_id=creds.genesys_client_id,
             client_secret=creds.genesys_client_secret,
         )
@@ -309,10 +358,11 @@ def bench_tutorial(queues: int, latency_ms: float, work: Path) -> tuple[float, i
                     genesys_metrics=genesys_metrics(report.metrics),
                 )
             )
-        SendGridClient(creds.sendgrid_api_key, stack.sendgrid.url).send(mail)
+        SendGridClient(creds.sendgrid_api_key, stack.sendgrid_url).send(mail)
         wall = time.perf_counter() - start
         gc.unfreeze()
-        return wall, len(stack.genesys.requests), len(stack.sendgrid.requests)
+        counts = stack.counts()
+        return wall, int(counts["genesys"]), int(counts["sendgrid"])
 
 
 def _median_run(runs: list[Run]) -> Run:
@@ -419,15 +469,13 @@ def main() -> int:
         "often stall ~40 ms on a delayed ACK (headers and body are written separately)",
     )
     args = parser.parse_args()
-    if not args.stand_in_nagle:
-        # Real services answer without that stall; with it, each stalled response would be
-        # charged to gcnotify (and to the tutorial, 200 times). Bench-only: src/ is unchanged.
-        http_base._Handler.disable_nagle_algorithm = True
+    if args.stand_in_nagle:
+        NAGLE[0] = "1"
     print(
         f"latency injected per Genesys/SendGrid request: {args.latency_ms:.0f} ms; Python "
         f"{sys.version.split()[0]}; {args.rounds} cold starts x {WARM_PER_COLD} warm invocations "
-        "per queue count; stand-ins with TCP_NODELAY: "
-        f"{'no (as in src/)' if args.stand_in_nagle else 'yes (bench override)'}"
+        "per queue count; stand-ins and moto in a separate process; stand-ins with TCP_NODELAY: "
+        f"{'no (--stand-in-nagle)' if args.stand_in_nagle else 'yes'}"
     )
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
