@@ -556,3 +556,13 @@ def test_real_send_without_ledger_is_refused(stack: DemoStack) -> None:
     assert [] == reports_sent(stack)
     forced = invoke(stack, {**only_daily(stack), "force": True}, GCNOTIFY_LEDGER_TABLE="")
     assert "sent" == forced["reports"][0]["status"]
+
+
+def test_retried_failure_alerts_once(stack: DemoStack) -> None:
+    """Lambda's retry of a failed run does not mail the same alert again."""
+    stack.genesys.forbid(AGGREGATES)
+    for _ in range(2):
+        with pytest.raises(RunFailedError):
+            invoke(stack, only_daily(stack))
+    assert 1 == len(alerts(stack))
+    assert [] == reports_sent(stack)

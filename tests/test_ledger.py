@@ -123,3 +123,10 @@ def test_missing_table_is_a_clear_error(ledger: Ledger) -> None:
 def test_key_format() -> None:
     """The key is readable in the console: report id and ISO date."""
     assert ledger_key("support-daily", DAY) == "support-daily#2026-11-20"
+
+
+def test_alert_claimed_once_per_failure(ledger: Ledger) -> None:
+    """The same failure is alerted once; a different error type is a new alert."""
+    assert ledger.claim_alert("r", DAY, "GenesysUnavailableError", now=NOW)
+    assert not ledger.claim_alert("r", DAY, "GenesysUnavailableError", now=NOW)
+    assert ledger.claim_alert("r", DAY, "AmbiguousSendError", now=NOW)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["Claim", "Ledger", "LedgerRecord", "create_ledger_table", "ledger_key"]
 
 RETENTION = timedelta(days=400)  # TTL: long enough to answer a backfill a year later
+ALERT_RETENTION = timedelta(days=30)  # an alert record only needs to outlive the retries
 
 RecordStatus = Literal["in_progress", "sent", "failed"]
 
@@ -172,6 +173,35 @@ class Ledger:
         except BotoCoreError as exc:
             raise self._error("record the claim", exc) from None
         return Claim(won=True)
+
+    def claim_alert(
+        self, report_id: str, business_date: date, error_type: str, *, now: datetime
+    ) -> bool:
+        """True the first time this failure (report, date, error type) is alerted on.
+
+        Lambda retries a failed run, and each attempt would otherwise mail the same alert again.
+        """
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        self.calls += 1
+        try:
+            self._client.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": f"alert#{ledger_key(report_id, business_date)}#{error_type}"}},
+                UpdateExpression="SET alerted_at = :now, expires_at = :expires",
+                ConditionExpression="attribute_not_exists(pk)",
+                ExpressionAttributeValues={
+                    ":now": {"S": now.isoformat()},
+                    ":expires": {"N": str(int((now + ALERT_RETENTION).timestamp()))},
+                },
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise self._error("record the alert", exc) from None
+        except BotoCoreError as exc:
+            raise self._error("record the alert", exc) from None
+        return True
 
     def mark_sent(
         self,

@@ -301,6 +301,21 @@ _DEFAULT_ACTION = (
 )
 
 
+def _first_alert(result: ReportResult, services: Services) -> bool:
+    """False when the ledger shows this failure was already alerted on (a retried run)."""
+    if services.ledger is None or result.business_date is None:
+        return True
+    try:
+        return services.ledger.claim_alert(
+            result.report,
+            result.business_date,
+            result.error_type or "unknown",
+            now=services.now(),
+        )
+    except GcnotifyError:
+        return True  # better a second alert than none
+
+
 def send_alerts(config: Config, results: Sequence[ReportResult], services: Services) -> int:
     """Mail ``alerts.to`` one short plain email per failed report; return how many were sent.
 
@@ -311,6 +326,9 @@ def send_alerts(config: Config, results: Sequence[ReportResult], services: Servi
     sent = 0
     for result in results:
         if result.status != "failed":
+            continue
+        if not _first_alert(result, services):
+            logger.info("alert for %s already sent for this failure", result.report)
             continue
         email = services.renderer.render_alert(
             result.report,
