@@ -19,6 +19,11 @@ LAMBDA_PLATFORMS_arm64 := manylinux2014_aarch64 manylinux_2_17_aarch64 manylinux
 LAMBDA_PLATFORMS_x86_64 := manylinux2014_x86_64 manylinux_2_17_x86_64 manylinux_2_28_x86_64
 LAMBDA_PLATFORMS = $(LAMBDA_PLATFORMS_$(LAMBDA_ARCH))
 SKIP_DEPS ?=
+# botocore ships models for ~440 AWS services (28 MB); the function creates clients for these
+# only (sts stays for credential providers). Dropping the rest shrinks the zip by ~26 MB and makes
+# the first client ~20-30 ms faster (botocore scans every service folder); tests/test_template.py
+# checks the code creates no client for a service missing here.
+BOTOCORE_SERVICES := secretsmanager dynamodb sts
 
 # Found once, on first use (so other Makefile targets never pay for the search).
 LAMBDA_PYTHON ?= $(eval LAMBDA_PYTHON := $(shell \
@@ -41,6 +46,8 @@ ifeq ($(strip $(SKIP_DEPS)),)
 		--implementation cp --python-version $(LAMBDA_PYTHON_VERSION) --only-binary=:all: \
 		$(foreach p,$(LAMBDA_PLATFORMS),--platform $(p))
 	rm -rf "$(ARTIFACTS_DIR)/bin"
+	cd "$(ARTIFACTS_DIR)/botocore/data" && for d in */; do \
+		case " $(BOTOCORE_SERVICES) " in *" $${d%/} "*) ;; *) rm -rf "$$d" ;; esac; done
 endif
 	rm -rf "$(ARTIFACTS_DIR)/gcnotify" "$(ARTIFACTS_DIR)/templates" "$(ARTIFACTS_DIR)/gcnotify.yaml"
 	cp -R src/gcnotify "$(ARTIFACTS_DIR)/gcnotify"

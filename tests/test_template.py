@@ -470,3 +470,23 @@ def test_artifact_runtime_modules_import_without_devserver(artifact: Path, tmp_p
         "config": str(artifact / "gcnotify.yaml"),
         "devserver": False,
     } == json.loads(result.stdout)
+
+
+def test_build_keeps_botocore_data_for_every_client_the_code_creates() -> None:
+    """build.mk strips botocore's service models; every aws_client("x") in src/ must be kept."""
+    import re
+
+    kept_line = next(
+        line
+        for line in (ROOT / "build.mk").read_text().splitlines()
+        if line.startswith("BOTOCORE_SERVICES")
+    )
+    kept = set(kept_line.split(":=", 1)[1].split())
+    used = set()
+    for path in (ROOT / "src" / "gcnotify").rglob("*.py"):
+        if "devserver" in path.parts:
+            continue
+        used |= set(re.findall(r"""aws_client\(\s*["']([a-z0-9-]+)["']""", path.read_text()))
+        used |= set(re.findall(r"""\.client\(\s*["']([a-z0-9-]+)["']""", path.read_text()))
+    assert {"secretsmanager", "dynamodb"} <= used  # the scan finds the real calls
+    assert used <= kept, f"build.mk BOTOCORE_SERVICES lacks {sorted(used - kept)}"
