@@ -147,6 +147,41 @@ print(total, bad)
     return int(out[0]), int(out[1])
 
 
+# The first two boto3 clients a cold start creates (Secrets Manager, then the ledger's DynamoDB).
+CLIENTS = """
+import time
+import boto3
+t0 = time.perf_counter()
+session = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="y")
+session.client("secretsmanager")
+session.client("dynamodb")
+print(time.perf_counter() - t0)
+"""
+
+
+def clients_ms(python: str, roots: list[Path], runs: int) -> list[float]:
+    """Median ms of CLIENTS per artifact variant, interleaved so drift hits each alike."""
+    samples: list[list[float]] = [[] for _ in roots]
+    for _ in range(runs):
+        for i, root in enumerate(roots):
+            samples[i].append(float(run(python, root, CLIENTS)[0]))
+    return [statistics.median(s) * 1000 for s in samples]
+
+
+def with_all_botocore_models(shipped: Path, where: Path) -> Path | None:
+    """A copy of the artifact whose botocore/data holds every service model (as pip installs it),
+    taken from this interpreter's botocore when it is the same version; else None."""
+    import botocore
+
+    version = (shipped / "botocore" / "__init__.py").read_text()
+    if f"__version__ = '{botocore.__version__}'" not in version:
+        return None
+    shutil.copytree(shipped, where)
+    shutil.rmtree(where / "botocore" / "data")
+    shutil.copytree(Path(botocore.__file__).parent / "data", where / "botocore" / "data")
+    return where
+
+
 def _env(root: Path) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", ""),
@@ -293,6 +328,17 @@ def main() -> int:
             "years=2026),\n  as config validation and closed_days do for a report with "
             "holidays: {country: US, subdivision: NY}."
         )
+        full = with_all_botocore_models(shipped, tmp / "all-models")
+        if full is not None:
+            trimmed_ms, full_ms = clients_ms(python, [shipped, full], args.runs)
+            kept = len([p for p in (shipped / "botocore" / "data").iterdir() if p.is_dir()])
+            every = len([p for p in (full / "botocore" / "data").iterdir() if p.is_dir()])
+            print()
+            print(
+                "first boto3 clients (Session + secretsmanager + dynamodb), median of "
+                f"{args.runs}: shipped artifact ({kept} service models kept by build.mk) "
+                f"{trimmed_ms:.1f} ms; same artifact with all {every} models {full_ms:.1f} ms"
+            )
         if args.importtime:
             print()
             print(
