@@ -6,7 +6,7 @@ from pathlib import Path
 
 from gcnotify.config import parse_config
 from gcnotify.resources import default_config_path
-from gcnotify.settings import Settings
+from gcnotify.settings import ENV_VARS, Settings
 
 CONFIG = parse_config(
     {
@@ -64,3 +64,18 @@ def test_overrides_win() -> None:
 def test_secret_id_from_config_then_default() -> None:
     """GCNOTIFY_SECRET_ID wins, then secret_id in the config."""
     assert Settings.from_env({}).resolve_secret_id(CONFIG) == "from/config"
+
+
+def test_env_vars_are_the_spec_list() -> None:
+    """The names the code reads are exactly SPEC §6's (template.yaml is checked against SPEC)."""
+    assert (
+        "GCNOTIFY_CONFIG",
+        "GCNOTIFY_SECRET_ID",
+        "GCNOTIFY_GENESYS_LOGIN_URL",
+        "GCNOTIFY_GENESYS_API_URL",
+        "GCNOTIFY_SENDGRID_API_URL",
+        "GCNOTIFY_LEDGER_TABLE",
+        "AWS_ENDPOINT_URL",
+    ) == ENV_VARS
+    read = {name for name in ENV_VARS if Settings.from_env({name: "x"}) != Settings.from_env({})}
+    assert set(ENV_VARS) == read

@@ -248,14 +248,10 @@ def run_demo(*, out: Path, queues: int = 12, latency_ms: float = 0.0, serve: boo
 
 def _serve(stack: DemoStack) -> int:
     """Keep the stack up for `sam local invoke --env-vars env.json`; say how to use it."""
-    keep = (
-        "GCNOTIFY_SECRET_ID",
-        "GCNOTIFY_GENESYS_LOGIN_URL",
-        "GCNOTIFY_GENESYS_API_URL",
-        "GCNOTIFY_SENDGRID_API_URL",
-        "GCNOTIFY_LEDGER_TABLE",
-        "AWS_ENDPOINT_URL",
-    )
+    from .settings import ENV_VARS
+
+    # The bundled gcnotify.yaml is what sam local invoke uses, so GCNOTIFY_CONFIG stays unset.
+    keep = [name for name in ENV_VARS if name != "GCNOTIFY_CONFIG"]
     print("Local Genesys, SendGrid and AWS (moto) stand-ins are running on 127.0.0.1:")
     for key in keep:
         print(f"  {key}={stack.environ[key]}")

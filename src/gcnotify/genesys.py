@@ -19,6 +19,7 @@ from typing import Any
 
 import requests
 
+from .config import is_queue_id
 from .errors import (
     GenesysAuthError,
     GenesysPermissionError,
@@ -56,7 +57,6 @@ MAX_QUEUE_PAGES = 1000
 _TOKEN_MARGIN_MAX = 300.0
 _TOKEN_MARGIN_FRACTION = 0.1
 
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _OAUTH_ERROR_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _FILTER_WORDS = ("predicate", "clause", "filter")
 _LIMIT_WORDS = ("too many", "maximum", "max ", "limit", "exceed")
@@ -204,7 +204,7 @@ class GenesysClient:
                 resolved.setdefault(queue.id, queue)
         if missing:
             suggestions = {
-                ref: _close_names(ref, index.by_name) for ref in missing if not _UUID.match(ref)
+                ref: _close_names(ref, index.by_name) for ref in missing if not is_queue_id(ref)
             }
             raise QueueNotFoundError(missing, {k: v for k, v in suggestions.items() if v})
         return list(resolved.values())

@@ -10,7 +10,18 @@ from .model import Config
 from .regions import api_url, login_url
 from .resources import default_config_path
 
-__all__ = ["Endpoints", "Settings"]
+__all__ = ["ENV_VARS", "Endpoints", "Settings"]
+
+# Every variable Settings.from_env reads (SPEC §6); template.yaml declares them all.
+ENV_VARS = (
+    "GCNOTIFY_CONFIG",
+    "GCNOTIFY_SECRET_ID",
+    "GCNOTIFY_GENESYS_LOGIN_URL",
+    "GCNOTIFY_GENESYS_API_URL",
+    "GCNOTIFY_SENDGRID_API_URL",
+    "GCNOTIFY_LEDGER_TABLE",
+    "AWS_ENDPOINT_URL",
+)
 
 DEFAULT_SECRET_ID = "gcnotify/credentials"  # noqa: S105 - a name, not a value
 
