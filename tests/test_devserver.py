@@ -11,7 +11,7 @@ import pytz
 import requests
 
 from gcnotify.devserver import GenesysStandIn, SendGridStandIn
-from gcnotify.devserver.aggregates import parse_interval
+from gcnotify.devserver.aggregates import _filter, parse_interval
 from gcnotify.devserver.genesys_server import AGGREGATES_PATH, QUEUES_PATH, TOKEN_PATH
 from gcnotify.devserver.sendgrid_server import MAIL_SEND_PATH
 from gcnotify.devserver.traffic import SHORT_ABANDON_MS, TrafficModel, generate
@@ -383,6 +383,52 @@ def test_filter_on_two_queues_returns_exactly_their_groups(ask: Any) -> None:
     wanted = [QUEUE_IDS[1], QUEUE_IDS[4]]
     response = ask(query(queue_ids=wanted)).json()
     assert sorted(wanted) == sorted(g["group"]["queueId"] for g in response["results"])
+
+
+def qp(queue_id: str) -> dict[str, str]:
+    return {"type": "dimension", "dimension": "queueId", "operator": "matches", "value": queue_id}
+
+
+def mp(media: str) -> dict[str, str]:
+    return {"type": "dimension", "dimension": "mediaType", "operator": "matches", "value": media}
+
+
+@pytest.mark.parametrize(
+    ("flt", "expected"),
+    [
+        # gcnotify's shape: an `or` of queueId predicates (answered by a set lookup)
+        (
+            {"type": "or", "predicates": [qp("q1"), qp("q3")]},
+            {("q1", "voice"), ("q1", "message"), ("q3", "voice"), ("q3", "message")},
+        ),
+        (
+            {"type": "or", "predicates": [mp("message")]},
+            {("q1", "message"), ("q2", "message"), ("q3", "message")},
+        ),
+        # mixed dimensions in one `or`: each predicate on its own
+        (
+            {"type": "or", "predicates": [qp("q2"), mp("voice")]},
+            {("q1", "voice"), ("q2", "voice"), ("q3", "voice"), ("q2", "message")},
+        ),
+        # and of or-clauses, as the report query with media types
+        (
+            {
+                "type": "and",
+                "clauses": [
+                    {"type": "or", "predicates": [qp("q1"), qp("q2")]},
+                    {"type": "or", "predicates": [mp("voice")]},
+                ],
+            },
+            {("q1", "voice"), ("q2", "voice")},
+        ),
+        ({"type": "or", "predicates": []}, set()),
+    ],
+)
+def test_filter_semantics(flt: dict[str, Any], expected: set[tuple[str, str]]) -> None:
+    """The filter's answer for every (queue, media) pair, whichever way it is evaluated."""
+    test = _filter(flt)
+    pairs = {(q, m) for q in ("q1", "q2", "q3") for m in ("voice", "message")}
+    assert expected == {pair for pair in pairs if test(*pair)}
 
 
 def test_group_by_media_type_splits_the_queue_totals(ask: Any) -> None:

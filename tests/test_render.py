@@ -17,8 +17,10 @@ from gcnotify.errors import RenderError
 from gcnotify.mail import Attachment, RenderedEmail
 from gcnotify.metrics import METRICS, ReportTable, build_table, format_value
 from gcnotify.model import Queue, Recipients, ReportConfig
-from gcnotify.render import HTML_BUDGET, TEMPLATE_NAMES, Renderer, subject_for
-from gcnotify.resources import templates_dir
+from gcnotify.precompile import main as precompile_main
+from gcnotify.precompile import precompile
+from gcnotify.render import HTML_BUDGET, MANIFEST, TEMPLATE_NAMES, Renderer, subject_for
+from gcnotify.resources import compiled_templates_dir, templates_dir
 from gcnotify.windows import ReportWindow, start_of_day
 
 ZONE = "America/New_York"
@@ -169,6 +171,74 @@ def test_undefined_template_variable_is_a_render_error(tmp_path: Path) -> None:
     (tmp_path / "alert.txt").write_text("{{ no_such_value }}")
     with pytest.raises(RenderError, match="no_such_value"):
         Renderer(tmp_path).render_alert("r", None, "p", "a")
+
+
+# --- precompiled templates (the Lambda artifact) ---------------------------------------------
+
+
+def _every_email(r: Renderer) -> list[RenderedEmail]:
+    return [
+        r.render_report(
+            report_config(interval="PT1H"),
+            window(),
+            make_table([EVIL, "Sales"], "PT1H"),
+            data_as_of=AS_OF,
+        ),
+        r.render_no_activity(report_config(), window(), data_as_of=AS_OF),
+        r.render_alert("support-daily", FRIDAY, f"boom {EVIL}", "do this"),
+    ]
+
+
+def test_precompiled_templates_render_exactly_as_the_sources(tmp_path: Path) -> None:
+    """The build's precompiled templates are used, and every email is byte for byte the same."""
+    compiled = tmp_path / "templates_compiled"
+    written = precompile(templates_dir(), compiled)
+    assert {MANIFEST} < {p.name for p in written}
+    fast = Renderer(templates_dir(), compiled)
+    slow = Renderer(templates_dir())
+    assert (True, False) == (fast.precompiled, slow.precompiled)
+    assert _every_email(slow) == _every_email(fast)
+
+
+def test_precompiled_templates_of_other_sources_are_not_used(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A template edited after precompiling wins over the stale compiled copy, with a warning."""
+    sources = tmp_path / "templates"
+    shutil.copytree(templates_dir(), sources)
+    compiled = tmp_path / "templates_compiled"
+    precompile(sources, compiled)
+    (sources / "alert.txt").write_text("edited: {{ report_id }}\n")
+    with caplog.at_level("WARNING", logger="gcnotify"):
+        r = Renderer(sources, compiled)
+    assert not r.precompiled
+    assert "do not match" in caplog.text
+    assert "edited: r\n" == r.render_alert("r", None, "p", "a").text
+
+
+@pytest.mark.parametrize("manifest", [None, "{not json", '{"jinja2": "0.0", "sources": {}}'])
+def test_precompiled_templates_without_a_valid_manifest_are_not_used(
+    tmp_path: Path, manifest: str | None
+) -> None:
+    """No manifest, a broken one, or another Jinja2's: compile from the sources instead."""
+    compiled = tmp_path / "templates_compiled"
+    precompile(templates_dir(), compiled)
+    if manifest is None:
+        (compiled / MANIFEST).unlink()
+    else:
+        (compiled / MANIFEST).write_text(manifest)
+    assert not Renderer(templates_dir(), compiled).precompiled
+
+
+def test_precompile_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """build.mk's call: two arguments, or a usage line and exit 2."""
+    assert 2 == precompile_main([])
+    assert "usage" in capsys.readouterr().err
+    assert 0 == precompile_main([str(templates_dir()), str(tmp_path / "out")])
+    assert f"precompiled {len(TEMPLATE_NAMES)} templates" in capsys.readouterr().out
+    assert compiled_templates_dir(tmp_path / "templates") is None
+    (tmp_path / "templates_compiled").mkdir()
+    assert tmp_path / "templates_compiled" == compiled_templates_dir(tmp_path / "templates")
 
 
 # --- subject ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -432,7 +433,8 @@ def test_artifact_bytecode_is_checked_hash_for_python_312(artifact: Path) -> Non
 
 
 def test_artifact_runtime_modules_import_without_devserver(artifact: Path, tmp_path: Path) -> None:
-    """From the artifact, every runtime module imports, finds its files and leaves devserver out."""
+    """From the artifact, every runtime module imports, finds its files (the templates it uses
+    precompiled) and leaves devserver out."""
     modules = sorted(
         p.stem
         for p in (artifact / "gcnotify").glob("*.py")
@@ -443,9 +445,12 @@ def test_artifact_runtime_modules_import_without_devserver(artifact: Path, tmp_p
         "import importlib, json, sys\n"
         f"for name in {modules!r}:\n"
         "    importlib.import_module('gcnotify.' + name)\n"
-        "from gcnotify import resources\n"
+        "from gcnotify import render, resources\n"
+        "templates = resources.templates_dir()\n"
+        "renderer = render.Renderer(templates, resources.compiled_templates_dir(templates))\n"
         "print(json.dumps({'package': sys.modules['gcnotify'].__file__,\n"
-        "    'templates': str(resources.templates_dir()),\n"
+        "    'templates': str(templates),\n"
+        "    'precompiled': renderer.precompiled,\n"
         "    'config': str(resources.default_config_path()),\n"
         "    'devserver': any(m.startswith('gcnotify.devserver') for m in sys.modules)}))\n"
     )
@@ -467,6 +472,7 @@ def test_artifact_runtime_modules_import_without_devserver(artifact: Path, tmp_p
     assert {
         "package": str(artifact / "gcnotify" / "__init__.py"),
         "templates": str(artifact / "templates"),
+        "precompiled": True,
         "config": str(artifact / "gcnotify.yaml"),
         "devserver": False,
     } == json.loads(result.stdout)
@@ -490,3 +496,45 @@ def test_build_keeps_botocore_data_for_every_client_the_code_creates() -> None:
         used |= set(re.findall(r"""\.client\(\s*["']([a-z0-9-]+)["']""", path.read_text()))
     assert {"secretsmanager", "dynamodb"} <= used  # the scan finds the real calls
     assert used <= kept, f"build.mk BOTOCORE_SERVICES lacks {sorted(used - kept)}"
+
+
+def test_trim_botocore_keeps_endpoint_resolution_of_the_kept_services(tmp_path: Path) -> None:
+    """scripts/trim_botocore.py: other services' models and endpoints go; for the kept ones
+    every partition and region resolves exactly as with botocore's full endpoints.json."""
+    import botocore
+    from botocore.regions import EndpointResolver
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from trim_botocore import trim
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    source = Path(botocore.__file__).parent / "data"
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(source / "endpoints.json", data / "endpoints.json")
+    kept = {"secretsmanager", "dynamodb", "sts"}
+    for name in (*kept, "s3", "ec2"):
+        (data / name).mkdir()
+    with pytest.raises(SystemExit, match="no model for lambda"):
+        trim(data, {*kept, "lambda"})
+
+    folders, entries = trim(data, kept)
+
+    assert kept == {p.name for p in data.iterdir() if p.is_dir()}
+    assert 2 == folders
+    assert entries > 300  # every other service of every partition
+    full = json.loads((source / "endpoints.json").read_text())
+    trimmed = json.loads((data / "endpoints.json").read_text())
+    assert (data / "endpoints.json").stat().st_size < 100_000
+    before, after = EndpointResolver(full), EndpointResolver(trimmed)
+    checked = 0
+    for partition in full["partitions"]:
+        for region in partition["regions"]:
+            for service in sorted(kept):
+                for fips in (False, True):
+                    assert before.construct_endpoint(
+                        service, region, use_fips_endpoint=fips
+                    ) == after.construct_endpoint(service, region, use_fips_endpoint=fips)
+                    checked += 1
+    assert checked > 100

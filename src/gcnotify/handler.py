@@ -90,10 +90,11 @@ class _ColdStart:
         if self.seams is None:
             from .genesys import GenesysClient
             from .render import Renderer
-            from .resources import templates_dir
+            from .resources import compiled_templates_dir, templates_dir
             from .sendgrid import SendGridClient
 
             creds = self.load_credentials()
+            templates = templates_dir()
             endpoints = self.settings.endpoints(self.config)
             self.seams = _Seams(
                 genesys=GenesysClient(
@@ -105,7 +106,7 @@ class _ColdStart:
                 sendgrid=SendGridClient(creds.sendgrid_api_key, endpoints.sendgrid),
                 ledger=self._make_ledger(),
                 # Templates are loaded and checked at cold start, before anything is fetched.
-                renderer=Renderer(templates_dir()),
+                renderer=Renderer(templates, compiled_templates_dir(templates)),
             )
         from .runner import Services
 

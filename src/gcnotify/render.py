@@ -9,7 +9,10 @@ big for the body travels as a CSV attachment, with a note saying so.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,7 +33,17 @@ from .model import ReportConfig
 if TYPE_CHECKING:
     from .windows import ReportWindow
 
-__all__ = ["HTML_BUDGET", "TEMPLATE_NAMES", "Renderer", "subject_for"]
+__all__ = [
+    "HTML_BUDGET",
+    "MANIFEST",
+    "TEMPLATE_NAMES",
+    "Renderer",
+    "compiled_manifest",
+    "environment",
+    "subject_for",
+]
+
+logger = logging.getLogger("gcnotify")
 
 TEMPLATE_NAMES: tuple[str, ...] = (
     "_layout.html",
@@ -262,10 +275,46 @@ def _clean_alert_text(text: str) -> str:
     return head or "(no details were given)"
 
 
+MANIFEST = "manifest.json"
+
+
+def environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
+    """The one Jinja2 set-up, shared by rendering and by precompiling (they must agree)."""
+    return jinja2.Environment(
+        loader=loader,
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def compiled_manifest(templates_dir: Path) -> dict[str, Any]:
+    """What precompiled templates are valid for: this Jinja2 and these exact sources."""
+    return {
+        "jinja2": jinja2.__version__,
+        "sources": {
+            name: hashlib.sha256((templates_dir / name).read_bytes()).hexdigest()
+            for name in TEMPLATE_NAMES
+        },
+    }
+
+
+def _read_manifest(compiled_dir: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((compiled_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 class Renderer:
     """Loads and checks every template once (cold start), then renders emails as values."""
 
-    def __init__(self, templates_dir: Path) -> None:
+    def __init__(self, templates_dir: Path, compiled_dir: Path | None = None) -> None:
+        """``compiled_dir``: templates precompiled by the build (``gcnotify.precompile``); used
+        only when its manifest matches the sources and this Jinja2, else they compile here."""
         self.templates_dir = templates_dir
         missing = [name for name in TEMPLATE_NAMES if not (templates_dir / name).is_file()]
         if missing:
@@ -273,14 +322,20 @@ class Renderer:
                 f"email template(s) missing: {', '.join(missing)} in {templates_dir}; "
                 "the build must copy the repository's templates/ directory into the artifact"
             )
-        self._env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(templates_dir)),
-            autoescape=jinja2.select_autoescape(["html"]),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-        )
+        loader: jinja2.BaseLoader = jinja2.FileSystemLoader(str(templates_dir))
+        self.precompiled = False
+        if compiled_dir is not None:
+            if compiled_manifest(templates_dir) == _read_manifest(compiled_dir):
+                loader = jinja2.ModuleLoader(str(compiled_dir))
+                self.precompiled = True
+            else:
+                logger.warning(
+                    "precompiled templates in %s do not match %s (edited after the build?); "
+                    "compiling the templates instead",
+                    compiled_dir,
+                    templates_dir,
+                )
+        self._env = environment(loader)
         self._templates: dict[str, jinja2.Template] = {}
         for name in TEMPLATE_NAMES:
             try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["default_config_path", "find_resource", "templates_dir"]
+__all__ = ["compiled_templates_dir", "default_config_path", "find_resource", "templates_dir"]
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -37,6 +37,13 @@ def find_resource(name: str) -> Path:
 
 def templates_dir() -> Path:
     return find_resource("templates")
+
+
+def compiled_templates_dir(templates: Path) -> Path | None:
+    """The build's precompiled copy of ``templates`` beside it, if any (the Lambda artifact has
+    one; see ``gcnotify.precompile``). ``Renderer`` checks its manifest before using it."""
+    compiled = templates.parent / "templates_compiled"
+    return compiled if compiled.is_dir() else None
 
 
 def default_config_path() -> Path:

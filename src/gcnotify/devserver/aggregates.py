@@ -197,14 +197,31 @@ def _predicate(pred: Mapping[str, Any]) -> Callable[[str, str], bool]:
         raise AggregatesQueryError(
             f"predicate on '{dimension}' with operator matches needs a value"
         )
-    if dimension == "queueId":
-        return lambda queue_id, media: queue_id == value
-    return lambda queue_id, media: media == value
+    return _Equals(dimension, value)
+
+
+@dataclass(frozen=True)
+class _Equals:
+    """``dimension`` matches ``value``; an ``or`` of these on one dimension is a set lookup."""
+
+    dimension: str
+    value: str
+
+    def __call__(self, queue_id: str, media: str) -> bool:
+        return (queue_id if self.dimension == "queueId" else media) == self.value
 
 
 def _combine(kind: str, tests: Sequence[Callable[[str, str], bool]]) -> Callable[[str, str], bool]:
     if kind == "and":
         return lambda q, m: all(t(q, m) for t in tests)
+    dimensions = {t.dimension for t in tests if isinstance(t, _Equals)}
+    if tests and len(dimensions) == 1 and all(isinstance(t, _Equals) for t in tests):
+        # gcnotify's query is an `or` of one predicate per queue: answer it in O(1), as a real
+        # server would, not in O(queues) per queue (200 queues: ~17 ms per query otherwise).
+        values = frozenset(t.value for t in tests if isinstance(t, _Equals))
+        if dimensions == {"queueId"}:
+            return lambda q, m: q in values
+        return lambda q, m: m in values
     return lambda q, m: any(t(q, m) for t in tests)
 
 
