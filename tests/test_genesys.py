@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs
@@ -545,6 +546,95 @@ def test_paging_follows_next_uri_without_page_count(
             json=queue_page([queue], number, None, next_uri=number == 1),
         )
     assert make_client(clock).resolve_queues(["Billing"]) == [BILLING]
+
+
+def org_queues(count: int) -> list[Queue]:
+    return [Queue(f"{i:08x}-0000-4000-8000-{i:012x}", f"Queue {i:04d}") for i in range(count)]
+
+
+def serve_org(
+    rsps: responses.RequestsMock,
+    org: list[Queue],
+    *,
+    page_count: bool = True,
+    together: threading.Barrier | None = None,
+) -> list[int]:
+    """Serve ``org`` 100 queues a page, as Genesys pages it; returns the page numbers asked for.
+
+    ``together``: every page request waits at this barrier, so requests made one after the
+    other break it (BrokenBarrierError) and only concurrent ones pass.
+    """
+    asked: list[int] = []
+    pages = max(1, -(-len(org) // 100))
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        number = int(parse_qs(request.url.split("?", 1)[1])["pageNumber"][0])
+        asked.append(number)
+        if together is not None:
+            together.wait()
+        chunk = org[(number - 1) * 100 : number * 100]
+        listing = queue_page(chunk, number, pages if page_count else None, next_uri=number < pages)
+        return 200, {}, json.dumps(listing)
+
+    rsps.add_callback(responses.GET, QUEUES_URL, callback=answer)
+    return asked
+
+
+def test_pages_the_refs_need_are_requested_at_once(
+    rsps: responses.RequestsMock, clock: FakeClock
+) -> None:
+    """250 queue names need 3 pages; all three are in flight together (one round trip)."""
+    org = org_queues(250)
+    add_token(rsps)
+    asked = serve_org(rsps, org, together=threading.Barrier(3, timeout=10))
+    client = make_client(clock)
+    assert org == client.resolve_queues([q.name for q in org])
+    assert ([1, 2, 3], 1 + 3) == (sorted(asked), client.calls)
+
+
+def test_pages_announced_beyond_the_refs_follow_at_once(
+    rsps: responses.RequestsMock, clock: FakeClock
+) -> None:
+    """150 names in an org of 350 queues: pages 1-2 first, then 3-4 together; all resolve."""
+    org = org_queues(350)
+    add_token(rsps)
+    asked = serve_org(rsps, org, together=threading.Barrier(2, timeout=10))
+    wanted = [org[5], org[120], org[349], *org[200:347]]
+    client = make_client(clock)
+    assert wanted == client.resolve_queues([q.name for q in wanted])
+    assert ([1, 2], [3, 4], 1 + 4) == (sorted(asked[:2]), sorted(asked[2:]), client.calls)
+
+
+def test_more_refs_than_queues_reads_past_the_end_harmlessly(
+    rsps: responses.RequestsMock, clock: FakeClock
+) -> None:
+    """201 refs in an org of 200: page 3 comes back empty and the missing name is reported."""
+    org = org_queues(200)
+    add_token(rsps)
+    asked = serve_org(rsps, org)
+    client = make_client(clock)
+    with pytest.raises(QueueNotFoundError, match="Ghost"):
+        client.resolve_queues([*(q.name for q in org), "Ghost"])
+    assert ([1, 2, 3], 1 + 3) == (sorted(asked), client.calls)
+
+
+@pytest.mark.parametrize(("org_size", "pages_asked"), [(250, [1, 2, 3]), (80, [1, 2])])
+def test_next_uri_paging_with_many_refs(
+    rsps: responses.RequestsMock, clock: FakeClock, org_size: int, pages_asked: list[int]
+) -> None:
+    """Without pageCount: the refs' pages at once, then nextUri page by page; a page past the
+    last one linked is ignored."""
+    org = org_queues(org_size)
+    add_token(rsps)
+    asked = serve_org(rsps, org, page_count=False)
+    names = [q.name for q in org] + [f"Missing {i}" for i in range(150 - org_size)]
+    client = make_client(clock)
+    if org_size >= 150:
+        assert org[:150] == client.resolve_queues(names[:150])
+    else:
+        with pytest.raises(QueueNotFoundError, match="Missing 0"):
+            client.resolve_queues(names)
+    assert pages_asked == sorted(asked)
 
 
 def test_names_and_ids_resolve_in_config_order(

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import difflib
 import functools
+import math
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +54,8 @@ DEFAULT_POLICY = RetryPolicy()
 QUEUE_PAGE_SIZE = 100
 # Guards against a server that keeps announcing a next page: 100 000 queues is far beyond any org.
 MAX_QUEUE_PAGES = 1000
+# Listing pages in flight at once: a few, well inside Genesys's per-client rate limits.
+_PAGE_WORKERS = 4
 
 # Renew the token this long before Genesys says it expires: 10 % of its life, at most 5 minutes,
 # so a report that starts just before expiry never runs into a 401 half way.
@@ -108,6 +113,7 @@ class GenesysClient:
         self._clock = clock
         self._rand = rand
         self.calls = 0
+        self._lock = threading.Lock()
         self._token: str | None = None
         self._token_valid_until = 0.0
         self._queues: _QueueIndex | None = None
@@ -186,7 +192,7 @@ class GenesysClient:
         Raises ``QueueNotFoundError`` naming every missing ref and the closest real names, so a
         typo fails the report before anything is fetched or sent.
         """
-        index = self._queue_index()
+        index = self._queue_index(len(dict.fromkeys(refs)))
         resolved: dict[str, Queue] = {}
         missing: list[str] = []
         for ref in dict.fromkeys(refs):
@@ -209,36 +215,58 @@ class GenesysClient:
             raise QueueNotFoundError(missing, {k: v for k, v in suggestions.items() if v})
         return list(resolved.values())
 
-    def _queue_index(self) -> _QueueIndex:
+    def _queue_index(self, wanted: int) -> _QueueIndex:
+        """Every queue of the org, listed once per run.
+
+        An org holds at least as many queues as the distinct refs a report names, so the pages
+        those refs need certainly exist: they are requested at once (a 200-queue report waits one
+        round trip for its two pages, not two). Pages that page 1 announces beyond them follow,
+        also at once; a listing without ``pageCount`` is followed by ``nextUri``, page by page.
+        """
         if self._queues is not None:
             return self._queues
+        self.token()  # one token for all the pages, before they run concurrently
+        first = min(MAX_QUEUE_PAGES, max(1, math.ceil(wanted / QUEUE_PAGE_SIZE)))
+        listings = self._queue_pages(range(1, first + 1))
+        page_count = listings[0].get("pageCount")
+        if isinstance(page_count, int) and not isinstance(page_count, bool):
+            last = min(max(page_count, 1), MAX_QUEUE_PAGES)
+            listings = listings[:last]  # more refs than queues: pages past the end are empty
+            listings += self._queue_pages(range(first + 1, last + 1))
+        else:
+            listings = listings[: _last_linked(listings) + 1]
+            while (
+                len(listings) < MAX_QUEUE_PAGES
+                and listings[-1].get("nextUri")
+                and _entities(listings[-1])
+            ):
+                listings += self._queue_pages([len(listings) + 1])
         by_name: dict[str, list[Queue]] = {}
         by_id: dict[str, Queue] = {}
-        for page in range(1, MAX_QUEUE_PAGES + 1):
-            listing = self._get_json(
-                QUEUES_PATH, params={"pageSize": QUEUE_PAGE_SIZE, "pageNumber": page}
-            )
-            entities = listing.get("entities")
-            entities = entities if isinstance(entities, list) else []
-            for entity in entities:
-                if not isinstance(entity, Mapping):
-                    continue
+        for listing in listings:
+            for entity in _entities(listing):
                 queue_id, name = entity.get("id"), entity.get("name")
                 if isinstance(queue_id, str) and isinstance(name, str):
                     queue = Queue(id=queue_id, name=name)
                     if queue_id.lower() not in by_id:
                         by_id[queue_id.lower()] = queue
                         by_name.setdefault(name, []).append(queue)
-            page_count = listing.get("pageCount")
-            if isinstance(page_count, int) and not isinstance(page_count, bool):
-                if page >= page_count:
-                    break
-            elif not listing.get("nextUri"):
-                break
-            if not entities:  # a next page was announced but this one was empty: stop here
-                break
         self._queues = _QueueIndex(by_name=by_name, by_id=by_id)
         return self._queues
+
+    def _queue_pages(self, numbers: Sequence[int]) -> list[dict[str, Any]]:
+        """Listing pages ``numbers``, in order; several go out at once (at most 4 in flight)."""
+
+        def page(number: int) -> dict[str, Any]:
+            params = {"pageSize": QUEUE_PAGE_SIZE, "pageNumber": number}
+            return self._get_json(QUEUES_PATH, params=params)
+
+        if len(numbers) <= 1:
+            return [page(n) for n in numbers]
+        with ThreadPoolExecutor(
+            max_workers=min(len(numbers), _PAGE_WORKERS), thread_name_prefix="gcnotify-queues"
+        ) as pool:
+            return list(pool.map(page, numbers))
 
     # ------------------------------------------------------------- aggregates
 
@@ -311,7 +339,8 @@ class GenesysClient:
         def count() -> None:
             nonlocal tries
             tries += 1
-            self.calls += 1
+            with self._lock:  # queue pages are counted from several threads
+                self.calls += 1
 
         try:
             response = request_with_retry(
@@ -442,3 +471,19 @@ def _close_names(ref: str, by_name: Mapping[str, list[Queue]]) -> list[str]:
         folded.setdefault(name.lower(), []).append(name)
     matches = difflib.get_close_matches(ref.lower(), list(folded), n=3, cutoff=0.6)
     return [name for match in matches for name in folded[match]]
+
+
+def _entities(listing: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    entities = listing.get("entities")
+    if not isinstance(entities, list):
+        return []
+    return [e for e in entities if isinstance(e, Mapping)]
+
+
+def _last_linked(listings: Sequence[Mapping[str, Any]]) -> int:
+    """Index of the last page of a chain without ``pageCount``: the first with no ``nextUri``
+    or no entities (an announced page that came back empty ends the listing too)."""
+    for index, listing in enumerate(listings):
+        if not listing.get("nextUri") or not _entities(listing):
+            return index
+    return len(listings) - 1

@@ -274,6 +274,14 @@ def _accumulate(
     times, values = series
     idx = bisect_left(times, bounds[0])
     stop = bisect_left(times, min(bounds[-1], until))
+    if len(bounds) == 2 and keep is None and idx < stop:
+        # One bucket (no granularity, gcnotify's daily query): one slice, no bucket search.
+        cell = cells.setdefault(0, {})
+        stats = cell.get(key)
+        if stats is None:
+            stats = cell[key] = _Stats()
+        stats.add(values[idx:stop])
+        return
     while idx < stop:
         bucket = bisect_right(bounds, times[idx]) - 1
         nxt = bisect_left(times, bounds[bucket + 1], idx, stop)
