@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import holidays
 import pytest
 
-from gcnotify.calendar import check_holiday_settings, closed_days
+from gcnotify.calendar import (
+    PrecomputedHolidays,
+    check_holiday_settings,
+    closed_days,
+    load_precomputed,
+    precompute,
+)
 from gcnotify.model import HolidaySettings
 
 THANKSGIVING_2026 = date(2026, 11, 26)
@@ -125,6 +133,77 @@ def test_settings_with_country_do_import_holidays() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert "True" == result.stdout.strip()
+
+
+# --- precomputed holidays (the Lambda artifact) ----------------------------------------------
+
+PAIRS = [("US", "NY"), ("GB", "SCT"), ("DE", None)]
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory: pytest.TempPathFactory) -> PrecomputedHolidays:
+    path = tmp_path_factory.mktemp("table") / "holidays_precomputed.json"
+    path.write_text(json.dumps(precompute(PAIRS, 2025, 2031)))
+    loaded = load_precomputed(path)
+    assert loaded is not None
+    return loaded
+
+
+def no_holidays_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make any use of the ``holidays`` package fail loudly."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the holidays package was used")
+
+    monkeypatch.setattr(holidays, "country_holidays", refuse)
+    monkeypatch.setattr(holidays, "list_supported_countries", refuse)
+
+
+@pytest.mark.parametrize(("country", "subdivision"), PAIRS)
+def test_precomputed_days_are_the_packages(
+    table: PrecomputedHolidays, country: str, subdivision: str | None
+) -> None:
+    """Every precomputed year holds exactly the days the package gives for it."""
+    for year in range(2025, 2032):
+        expected = set(holidays.country_holidays(country, subdiv=subdivision, years=year))
+        assert expected == table.year(country, subdivision, year)
+    assert (2025, 2031) == (table.first_year, table.last_year)
+
+
+def test_closed_days_read_the_table_without_the_package(
+    table: PrecomputedHolidays, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Covered years and pairs need neither the package's check nor its calendars."""
+    no_holidays_package(monkeypatch)
+    settings = HolidaySettings(
+        country="US", subdivision="NY", dates=frozenset({date(2026, 12, 24)})
+    )
+    closed = closed_days(settings, table)
+    assert [True, True, False, True] == [
+        closed(THANKSGIVING_2026),
+        closed(date(2026, 12, 24)),
+        closed(date(2026, 11, 25)),
+        closed(date(2031, 12, 25)),
+    ]
+    assert check_holiday_settings("GB", "SCT", table) is None
+
+
+def test_years_and_pairs_outside_the_table_come_from_the_package(
+    table: PrecomputedHolidays,
+) -> None:
+    """2032 is past the table, FR is not in it: both still answer correctly."""
+    assert closed_days(HolidaySettings(country="US", subdivision="NY"), table)(date(2032, 11, 25))
+    assert closed_days(HolidaySettings(country="FR"), table)(date(2026, 7, 14))
+    assert "not a subdivision" in (check_holiday_settings("US", "XX", table) or "")
+
+
+@pytest.mark.parametrize("content", [None, "{not json", '{"first_year": 2025}', "[]"])
+def test_unreadable_table_is_no_table(tmp_path: Path, content: str | None) -> None:
+    """A missing or broken table is ignored (the package answers), never an error."""
+    path = tmp_path / "holidays_precomputed.json"
+    if content is not None:
+        path.write_text(content)
+    assert load_precomputed(path) is None
 
 
 # --- check_holiday_settings ------------------------------------------------------------------

@@ -20,7 +20,7 @@ from gcnotify.model import Queue, Recipients, ReportConfig
 from gcnotify.precompile import main as precompile_main
 from gcnotify.precompile import precompile
 from gcnotify.render import HTML_BUDGET, MANIFEST, TEMPLATE_NAMES, Renderer, subject_for
-from gcnotify.resources import compiled_templates_dir, templates_dir
+from gcnotify.resources import compiled_templates_dir, default_config_path, templates_dir
 from gcnotify.windows import ReportWindow, start_of_day
 
 ZONE = "America/New_York"
@@ -231,14 +231,23 @@ def test_precompiled_templates_without_a_valid_manifest_are_not_used(
 
 
 def test_precompile_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """build.mk's call: two arguments, or a usage line and exit 2."""
+    """build.mk's call: one artifact directory, or a usage line and exit 2; a bad config there
+    fails the build with the config's own message (exit 1)."""
     assert 2 == precompile_main([])
     assert "usage" in capsys.readouterr().err
-    assert 0 == precompile_main([str(templates_dir()), str(tmp_path / "out")])
-    assert f"precompiled {len(TEMPLATE_NAMES)} templates" in capsys.readouterr().out
-    assert compiled_templates_dir(tmp_path / "templates") is None
-    (tmp_path / "templates_compiled").mkdir()
+    shutil.copytree(templates_dir(), tmp_path / "templates")
+    shutil.copy(default_config_path(), tmp_path / "gcnotify.yaml")
+    assert 0 == precompile_main([str(tmp_path)])
+    out = capsys.readouterr().out
+    assert f"precompiled {len(TEMPLATE_NAMES)} templates" in out
+    assert "precomputed holidays of US" in out
     assert tmp_path / "templates_compiled" == compiled_templates_dir(tmp_path / "templates")
+    assert Renderer(tmp_path / "templates", tmp_path / "templates_compiled").precompiled
+    (tmp_path / "gcnotify.yaml").write_text("version: 1\nreports: []\nbogus: 1\n")
+    assert 1 == precompile_main([str(tmp_path)])
+    assert "bogus" in capsys.readouterr().err
+    assert not (tmp_path / "holidays_precomputed.json").exists()
+    assert compiled_templates_dir(tmp_path / "elsewhere" / "templates") is None
 
 
 # --- subject ---------------------------------------------------------------------------------

@@ -433,8 +433,8 @@ def test_artifact_bytecode_is_checked_hash_for_python_312(artifact: Path) -> Non
 
 
 def test_artifact_runtime_modules_import_without_devserver(artifact: Path, tmp_path: Path) -> None:
-    """From the artifact, every runtime module imports, finds its files (the templates it uses
-    precompiled) and leaves devserver out."""
+    """From the artifact, every runtime module imports, finds its files (templates precompiled,
+    the config's holidays precomputed: `holidays` is never imported) and leaves devserver out."""
     modules = sorted(
         p.stem
         for p in (artifact / "gcnotify").glob("*.py")
@@ -448,9 +448,15 @@ def test_artifact_runtime_modules_import_without_devserver(artifact: Path, tmp_p
         "from gcnotify import render, resources\n"
         "templates = resources.templates_dir()\n"
         "renderer = render.Renderer(templates, resources.compiled_templates_dir(templates))\n"
+        "from datetime import date\n"
+        "from gcnotify.calendar import closed_days\n"
+        "from gcnotify.config import load_config\n"
+        "config = load_config(resources.default_config_path())\n"
+        "closed = [closed_days(r.holidays)(date.today()) for r in config.reports]\n"
         "print(json.dumps({'package': sys.modules['gcnotify'].__file__,\n"
         "    'templates': str(templates),\n"
         "    'precompiled': renderer.precompiled,\n"
+        "    'holidays imported': 'holidays' in sys.modules,\n"
         "    'config': str(resources.default_config_path()),\n"
         "    'devserver': any(m.startswith('gcnotify.devserver') for m in sys.modules)}))\n"
     )
@@ -473,6 +479,7 @@ def test_artifact_runtime_modules_import_without_devserver(artifact: Path, tmp_p
         "package": str(artifact / "gcnotify" / "__init__.py"),
         "templates": str(artifact / "templates"),
         "precompiled": True,
+        "holidays imported": False,
         "config": str(artifact / "gcnotify.yaml"),
         "devserver": False,
     } == json.loads(result.stdout)

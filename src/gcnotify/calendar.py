@@ -1,38 +1,131 @@
 """Closed days of a report: public holidays of a country (via ``holidays``) plus listed dates.
 
-``holidays`` costs ~110 ms to import with compiled .pyc (its package imports every country
-module; measured in bench/cold_start.py), so it is imported only inside the functions, and only
-when a report configures a country: reports without one never pay for it on a cold start.
+``holidays`` costs ~110 ms to import and ~110 ms more for a country's first year (measured in
+bench/cold_start.py). So the Lambda build precomputes the holidays of the countries in the
+shipped config (``gcnotify.precompile`` writes ``holidays_precomputed.json`` at the artifact
+root, made by the artifact's own ``holidays``), and a cold start reads them from there. The
+package is imported only for a country, subdivision or year the table lacks, and never for
+reports without a country.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+import functools
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Any
 
 from .model import HolidaySettings
 
-if TYPE_CHECKING:
-    from collections.abc import Mapping
+__all__ = [
+    "PRECOMPUTED_NAME",
+    "PrecomputedHolidays",
+    "check_holiday_settings",
+    "closed_days",
+    "load_precomputed",
+    "precompute",
+    "precomputed",
+]
 
-__all__ = ["check_holiday_settings", "closed_days"]
-
+PRECOMPUTED_NAME = "holidays_precomputed.json"
 # A long subdivision list in an error message helps nobody; past this many, point at the docs.
 _MAX_LISTED = 25
 _HOLIDAYS_DOCS = "https://holidays.readthedocs.io/"
+
+
+def _key(country: str, subdivision: str | None) -> str:
+    return country if subdivision is None else f"{country}/{subdivision}"
+
+
+@dataclass(frozen=True)
+class PrecomputedHolidays:
+    """Public holidays per country/subdivision for ``first_year``..``last_year``, computed at
+    build time by ``holidays`` ``holidays_version`` with the same call ``closed_days`` makes."""
+
+    holidays_version: str
+    first_year: int
+    last_year: int
+    calendars: Mapping[str, Mapping[int, frozenset[date]]]
+
+    def knows(self, country: str, subdivision: str | None) -> bool:
+        """The pair was computed (so the build's ``holidays`` supports it)."""
+        return _key(country, subdivision) in self.calendars
+
+    def year(self, country: str, subdivision: str | None, year: int) -> frozenset[date] | None:
+        return self.calendars.get(_key(country, subdivision), {}).get(year)
+
+
+def precompute(
+    pairs: Iterable[tuple[str, str | None]], first_year: int, last_year: int
+) -> dict[str, Any]:
+    """The JSON document of ``PrecomputedHolidays`` for ``pairs`` (build time only)."""
+    from importlib.metadata import version
+
+    import holidays
+
+    calendars: dict[str, dict[str, list[str]]] = {}
+    for country, subdivision in sorted(set(pairs), key=lambda p: (p[0], p[1] or "")):
+        calendars[_key(country, subdivision)] = {
+            str(year): sorted(
+                day.isoformat()
+                for day in holidays.country_holidays(country, subdiv=subdivision, years=year)
+            )
+            for year in range(first_year, last_year + 1)
+        }
+    return {
+        "holidays_version": version("holidays"),
+        "first_year": first_year,
+        "last_year": last_year,
+        "calendars": calendars,
+    }
+
+
+def load_precomputed(path: Path) -> PrecomputedHolidays | None:
+    """The table at ``path``; None when it is missing or unreadable (``holidays`` answers then)."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return PrecomputedHolidays(
+            holidays_version=str(raw["holidays_version"]),
+            first_year=int(raw["first_year"]),
+            last_year=int(raw["last_year"]),
+            calendars={
+                key: {
+                    int(year): frozenset(date.fromisoformat(d) for d in days)
+                    for year, days in years.items()
+                }
+                for key, years in raw["calendars"].items()
+            },
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+@functools.cache
+def precomputed() -> PrecomputedHolidays | None:
+    """The artifact's table, read once per process (None outside the Lambda artifact)."""
+    from .resources import find_artifact_file
+
+    path = find_artifact_file(PRECOMPUTED_NAME)
+    return None if path is None else load_precomputed(path)
 
 
 def _never(day: date) -> bool:
     return False
 
 
-def closed_days(settings: HolidaySettings | None) -> Callable[[date], bool]:
+def closed_days(
+    settings: HolidaySettings | None, table: PrecomputedHolidays | None = None
+) -> Callable[[date], bool]:
     """A predicate for "the contact center is closed that day", holidays computed once per year.
 
-    Raises ``ValueError`` (with the same text as ``check_holiday_settings``) for a country or
-    subdivision the ``holidays`` package does not know; config validation catches that earlier.
+    ``table`` defaults to the artifact's precomputed holidays; years it lacks come from the
+    ``holidays`` package. Raises ``ValueError`` (with the same text as
+    ``check_holiday_settings``) for a country or subdivision the ``holidays`` package does not
+    know; config validation catches that earlier.
     """
     if settings is None or (settings.country is None and not settings.dates):
         return _never
@@ -41,11 +134,10 @@ def closed_days(settings: HolidaySettings | None) -> Callable[[date], bool]:
     if country is None:
         return listed.__contains__
 
-    problem = check_holiday_settings(country, settings.subdivision)
+    table = table if table is not None else precomputed()
+    problem = check_holiday_settings(country, settings.subdivision, table)
     if problem is not None:
         raise ValueError(problem)
-    import holidays
-
     subdivision = settings.subdivision
     by_year: dict[int, frozenset[date]] = {}
 
@@ -54,21 +146,33 @@ def closed_days(settings: HolidaySettings | None) -> Callable[[date], bool]:
             return True
         public = by_year.get(day.year)
         if public is None:
-            public = frozenset(
-                holidays.country_holidays(country, subdiv=subdivision, years=day.year).keys()
-            )
+            public = table.year(country, subdivision, day.year) if table is not None else None
+            if public is None:
+                import holidays
+
+                public = frozenset(
+                    holidays.country_holidays(country, subdiv=subdivision, years=day.year).keys()
+                )
             by_year[day.year] = public
         return day in public
 
     return closed
 
 
-def check_holiday_settings(country: str | None, subdivision: str | None) -> str | None:
-    """None when ``holidays`` supports the pair, else what is wrong and the closest valid values."""
+def check_holiday_settings(
+    country: str | None, subdivision: str | None, table: PrecomputedHolidays | None = None
+) -> str | None:
+    """None when ``holidays`` supports the pair, else what is wrong and the closest valid values.
+
+    A pair in the precomputed table (``table``, default the artifact's) was checked by the build.
+    """
     if country is None:
         if subdivision is None:
             return None
         return f"subdivision {subdivision!r} needs a holidays country as well, e.g. country: US"
+    table = table if table is not None else precomputed()
+    if table is not None and table.knows(country, subdivision):
+        return None
     import holidays
 
     supported: Mapping[str, list[str]] = holidays.list_supported_countries()

@@ -1,11 +1,18 @@
-"""Precompile the email templates into the Lambda artifact (build.mk runs this).
+"""Precompute what a cold start would otherwise compute, into the Lambda artifact (build.mk).
 
-Parsing and compiling six Jinja2 templates costs ~20 ms of every cold start; precompiled (and
-byte-compiled by the build's compileall) they load in ~2 ms. A manifest records the Jinja2
-version and each source's SHA-256, so ``Renderer`` never uses templates compiled from other
-sources or by another Jinja2 (it compiles from source then, and logs why).
+- Templates: parsing and compiling six Jinja2 templates costs ~20 ms of every cold start;
+  precompiled (and byte-compiled by the build's compileall) they load in ~2 ms. A manifest
+  records the Jinja2 version and each source's SHA-256, so ``Renderer`` never uses templates
+  compiled from other sources or by another Jinja2 (it compiles from source then, and says so).
+- Holidays: ``holidays`` costs ~220 ms on a cold start (import, then a country's first year).
+  The public holidays of every country/subdivision in the shipped ``gcnotify.yaml`` are written
+  for last year to five years ahead (``calendar.PRECOMPUTED_NAME``); other years and countries
+  still come from the package. Loading the config here also means ``sam build`` fails on a config
+  that would fail at cold start.
 
-Usage: python -m gcnotify.precompile TEMPLATES_DIR TARGET_DIR
+Run with the artifact first on ``sys.path``, so its own Jinja2 and holidays do the work.
+
+Usage: python -m gcnotify.precompile ARTIFACT_DIR
 """
 
 from __future__ import annotations
@@ -13,13 +20,21 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from datetime import date
 from pathlib import Path
 
 import jinja2
 
+from .calendar import PRECOMPUTED_NAME, precompute
+from .config import load_config
+from .errors import ConfigError
 from .render import MANIFEST, TEMPLATE_NAMES, compiled_manifest, environment
 
-__all__ = ["precompile"]
+__all__ = ["HOLIDAY_YEARS", "precompile", "precompile_artifact", "precompute_holidays"]
+
+# Years precomputed around the build's year: last year (a January run reports December) to five
+# years ahead (a deployment left alone that long still starts fast; later years still work).
+HOLIDAY_YEARS = (-1, 5)
 
 
 def precompile(templates_dir: Path, target: Path) -> list[Path]:
@@ -36,13 +51,47 @@ def precompile(templates_dir: Path, target: Path) -> list[Path]:
     return sorted(target.iterdir())
 
 
+def precompute_holidays(config_path: Path, target: Path, today: date) -> list[str]:
+    """Write the holidays of the config's countries around ``today``'s year; list the keys."""
+    config = load_config(config_path)
+    pairs = {
+        (r.holidays.country, r.holidays.subdivision)
+        for r in config.reports
+        if r.holidays is not None and r.holidays.country is not None
+    }
+    before, after = HOLIDAY_YEARS
+    document = precompute(pairs, today.year + before, today.year + after)
+    target.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    return list(document["calendars"])
+
+
+def precompile_artifact(root: Path, today: date | None = None) -> list[str]:
+    """Everything above for the artifact at ``root``; one line per thing written."""
+    (root / PRECOMPUTED_NAME).unlink(missing_ok=True)  # never validate against a stale table
+    written = precompile(root / "templates", root / "templates_compiled")
+    keys = precompute_holidays(
+        root / "gcnotify.yaml", root / PRECOMPUTED_NAME, today or date.today()
+    )
+    return [
+        f"precompiled {len(written) - 1} templates into {root / 'templates_compiled'}",
+        f"precomputed holidays of {', '.join(keys) or 'no country'} into {root / PRECOMPUTED_NAME}",
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        print("usage: python -m gcnotify.precompile TEMPLATES_DIR TARGET_DIR", file=sys.stderr)
+    if len(args) != 1:
+        print("usage: python -m gcnotify.precompile ARTIFACT_DIR", file=sys.stderr)
         return 2
-    written = precompile(Path(args[0]), Path(args[1]))
-    print(f"precompiled {len(written) - 1} templates into {args[1]}")
+    try:
+        lines = precompile_artifact(Path(args[0]))
+    except ConfigError as exc:
+        print(
+            f"gcnotify.yaml in the artifact is invalid, fix it and build again:\n{exc}",
+            file=sys.stderr,
+        )
+        return 1
+    print("\n".join(lines))
     return 0
 
 

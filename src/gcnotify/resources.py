@@ -11,7 +11,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["compiled_templates_dir", "default_config_path", "find_resource", "templates_dir"]
+__all__ = [
+    "compiled_templates_dir",
+    "default_config_path",
+    "find_artifact_file",
+    "find_resource",
+    "templates_dir",
+]
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -44,6 +50,15 @@ def compiled_templates_dir(templates: Path) -> Path | None:
     one; see ``gcnotify.precompile``). ``Renderer`` checks its manifest before using it."""
     compiled = templates.parent / "templates_compiled"
     return compiled if compiled.is_dir() else None
+
+
+def find_artifact_file(name: str) -> Path | None:
+    """A file the build writes at the Lambda artifact root (beside the package); None elsewhere."""
+    roots = [Path(r) for r in (os.environ.get("LAMBDA_TASK_ROOT"),) if r] + [_PACKAGE_DIR.parent]
+    for root in roots:
+        if (root / name).is_file():
+            return root / name
+    return None
 
 
 def default_config_path() -> Path:
