@@ -18,6 +18,7 @@ import yaml
 from gcnotify import handler
 from gcnotify.demo import DemoStack, start_stack
 from gcnotify.errors import ConfigError, RunFailedError, SecretError
+from gcnotify.genesys import QUEUES_PATH
 
 pytestmark = pytest.mark.e2e
 
@@ -566,3 +567,23 @@ def test_retried_failure_alerts_once(stack: DemoStack) -> None:
             invoke(stack, only_daily(stack))
     assert 1 == len(alerts(stack))
     assert [] == reports_sent(stack)
+
+
+def test_report_of_250_queues_over_three_lookup_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """250 queues: their 3 lookup pages go out together over real sockets; every queue is in the
+    email and the total is the synthetic conversations' own count."""
+    with start_stack(tmp_path, queue_count=250) as big:
+        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+            monkeypatch.setenv(key, big.environ[key])
+        summary = invoke(big, only_daily(big))
+        handler.reset_cold_start()
+        daily = summary["reports"][0]
+        assert ("sent", 1 + 3 + 1) == (daily["status"], daily["genesys_api_calls"])
+        assert 3 == big.genesys.count(QUEUES_PATH)
+        message = big.sendgrid.messages[0]
+        assert all(queue.name in message.text for queue in big.genesys.queues)
+        start = NY.localize(datetime(2026, 11, 20))
+        expected = offered_between(big, start, NY.localize(datetime(2026, 11, 21)))
+        assert f"{expected:,}" in message.text
