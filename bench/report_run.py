@@ -8,7 +8,9 @@ config (America/New_York, holidays US-NY):
   token, queue lookup pages, 1 aggregates query, render, 1 send, send-ledger calls; from the
   artifact, holidays come from its precomputed table and `holidays` is never imported: checked);
 - gcnotify warm: the same container's next 3 invocations (token and clients reused);
-- tutorial: token, then one aggregates query per queue id, 100 ms apart, then one send.
+- tutorial: token, then one aggregates query per queue id, 100 ms apart, then one send;
+- a cold start as Lambda runs it: a fresh interpreter per run, timing INIT (`import
+  gcnotify.handler`) and the first invocation with all it imports on first use (--rounds runs).
 
 Each invocation reports a business date not sent before (as a nightly run does: ledger lookup,
 claim, mark sent), starting at 2026-11-20 and going back over business days; --rounds (default 3)
@@ -384,10 +386,45 @@ def _demo_report(work: Path, queues: int) -> ReportConfig:
     return load_config(path).report(REPORT)
 
 
+# A cold start as Lambda runs it, in a fresh interpreter: INIT imports the handler module, then
+# the first invocation (its lazy imports included) runs one report. Seconds, as one JSON line.
+FRESH = """
+import json, sys, time
+t0 = time.perf_counter()
+import gcnotify.handler
+t1 = time.perf_counter()
+summary = gcnotify.handler.handle(json.loads(sys.argv[1]), environ=json.loads(sys.argv[2]))
+t2 = time.perf_counter()
+print(json.dumps({"init": t1 - t0, "invoke": t2 - t1, "status": summary["reports"][0]["status"],
+                  "holidays": "holidays" in sys.modules}))
+"""
+
+
+@dataclass(frozen=True)
+class Fresh:
+    init: float
+    invoke: float
+    holidays_imported: bool
+
+
+def _fresh_cold_start(stack: RemoteStack, day: date) -> Fresh:
+    event = {"report_date": day.isoformat(), "reports": [REPORT]}
+    out = subprocess.run(
+        [sys.executable, "-c", FRESH, json.dumps(event), json.dumps(stack.environ)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    if result["status"] != "sent":
+        raise SystemExit(f"fresh cold start for {day} ended {result['status']!r}, not 'sent'")
+    return Fresh(result["init"], result["invoke"], result["holidays"])
+
+
 def bench_gcnotify(
     queues: int, latency_ms: float, rounds: int, work: Path
-) -> tuple[list[Run], list[Run]]:
-    dates = business_days(_demo_report(work, queues), rounds * (1 + WARM_PER_COLD))
+) -> tuple[list[Run], list[Run], list[Fresh]]:
+    dates = business_days(_demo_report(work, queues), rounds * (2 + WARM_PER_COLD))
     with remote_stack(work / f"g{queues}", queues, latency_ms, dates) as stack:
         days = iter(dates)
         cold: list[Run] = []
@@ -401,7 +438,32 @@ def bench_gcnotify(
                 finally:
                     handler.reset_cold_start()
         gc.unfreeze()
-    return cold, warm
+        fresh = [_fresh_cold_start(stack, next(days)) for _ in range(rounds)]
+    return cold, warm, fresh
+
+
+def _fresh_table(rows: list[tuple[int, list[Fresh]]], lat: float) -> None:
+    print(
+        "A cold start as Lambda runs it: a fresh interpreter per run, INIT = `import "
+        "gcnotify.handler`,\nthen the first invocation with everything it imports on first use "
+        "(median of runs; s)"
+    )
+    head = (
+        f"{'queues':>6} | {'INIT':>6} | {'first invocation':>16} | {'INIT + invocation':>17} | "
+        f"{'floor':>5} | {'invocation / floor':>18} | holidays imported"
+    )
+    print(head)
+    print("-" * len(head))
+    for n, runs in rows:
+        floor = (3 + math.ceil(n / QUEUE_PAGE_SIZE)) * lat
+        init = statistics.median(r.init for r in runs)
+        invoke = statistics.median(r.invoke for r in runs)
+        total = statistics.median(r.init + r.invoke for r in runs)
+        imported = "yes" if any(r.holidays_imported for r in runs) else "no"
+        print(
+            f"{n:>6} | {init:6.3f} | {invoke:16.3f} | {total:17.3f} | {floor:5.2f} | "
+            f"{invoke / floor:18.2f} | {imported}"
+        )
 
 
 def bench_tutorial(queues: int, latency_ms: float, work: Path) -> tuple[float, int, int]:
@@ -575,10 +637,12 @@ def main() -> int:
         f"{'no (--stand-in-nagle)' if args.stand_in_nagle else 'yes'}"
     )
     rows = []
+    fresh_rows: list[tuple[int, list[Fresh]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for n in args.queues:
-            cold, warm = bench_gcnotify(n, args.latency_ms, args.rounds, work)
+            cold, warm, fresh = bench_gcnotify(n, args.latency_ms, args.rounds, work)
+            fresh_rows.append((n, fresh))
             tutorial = None if args.skip_tutorial else bench_tutorial(n, args.latency_ms, work)
             rows.append((n, cold, warm, tutorial))
     if ARTIFACT_ENV in os.environ and "holidays" in sys.modules:
@@ -587,6 +651,8 @@ def main() -> int:
     _calls_table(rows)
     print()
     _time_table(rows, args.latency_ms / 1000)
+    print()
+    _fresh_table(fresh_rows, args.latency_ms / 1000)
     return 0
 
 
