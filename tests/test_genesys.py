@@ -637,6 +637,34 @@ def test_next_uri_paging_with_many_refs(
     assert pages_asked == sorted(asked)
 
 
+def test_concurrent_401s_fetch_one_new_token(
+    rsps: responses.RequestsMock, clock: FakeClock
+) -> None:
+    """Two pages refused at once with the old token: one new token serves both retries."""
+    org = org_queues(200)
+    tokens = iter([TOKEN, TOKEN2, "tok-THIRD-should-not-be-needed"])
+    issued: list[str] = []
+    both_refused = threading.Barrier(2, timeout=10)
+
+    def token_answer(request: Any) -> tuple[int, dict[str, str], str]:
+        issued.append(next(tokens))
+        return 200, {}, json.dumps({"access_token": issued[-1], "expires_in": 86400})
+
+    def page_answer(request: Any) -> tuple[int, dict[str, str], str]:
+        number = int(parse_qs(request.url.split("?", 1)[1])["pageNumber"][0])
+        if request.headers["Authorization"] == f"Bearer {TOKEN}":
+            both_refused.wait()  # both pages hold the old token at the same time
+            return 401, {}, json.dumps(error_body(401, "token revoked", "bad.credentials"))
+        chunk = org[(number - 1) * 100 : number * 100]
+        return 200, {}, json.dumps(queue_page(chunk, number, 2, next_uri=number < 2))
+
+    rsps.add_callback(responses.POST, TOKEN_URL, callback=token_answer)
+    rsps.add_callback(responses.GET, QUEUES_URL, callback=page_answer)
+    client = make_client(clock)
+    assert org == client.resolve_queues([q.name for q in org])
+    assert [TOKEN, TOKEN2] == issued
+
+
 def test_names_and_ids_resolve_in_config_order(
     rsps: responses.RequestsMock, clock: FakeClock
 ) -> None:

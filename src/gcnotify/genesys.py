@@ -114,6 +114,7 @@ class GenesysClient:
         self._rand = rand
         self.calls = 0
         self._lock = threading.Lock()
+        self._token_lock = threading.Lock()
         self._token: str | None = None
         self._token_valid_until = 0.0
         self._queues: _QueueIndex | None = None
@@ -124,10 +125,20 @@ class GenesysClient:
     # ------------------------------------------------------------------ token
 
     def token(self) -> str:
-        """A valid access token, fetched once and reused until shortly before it expires."""
-        now = self._clock()
-        if self._token is not None and now < self._token_valid_until:
+        """A valid access token, fetched once and reused until shortly before it expires.
+
+        Queue pages run on several threads: one of them fetches a missing token, the others
+        wait for it instead of fetching their own.
+        """
+        if self._token is not None and self._clock() < self._token_valid_until:
             return self._token
+        with self._token_lock:
+            now = self._clock()
+            if self._token is not None and now < self._token_valid_until:
+                return self._token  # fetched by another thread meanwhile
+            return self._fetch_token(now)
+
+    def _fetch_token(self, now: float) -> str:
         url = self._login_url + TOKEN_PATH
         endpoint = f"POST {TOKEN_PATH}"
         response, attempts = self._send(
@@ -175,10 +186,17 @@ class GenesysClient:
         self._token_valid_until = now + expires_in - margin
         return access_token
 
-    def invalidate_token(self) -> None:
-        """Forget the cached token; the next call fetches a new one."""
-        self._token = None
-        self._token_valid_until = 0.0
+    def invalidate_token(self, rejected: str | None = None) -> None:
+        """Forget the cached token; the next call fetches a new one.
+
+        ``rejected``: the token a 401 refused; when another thread has already replaced it, the
+        new one is kept.
+        """
+        with self._token_lock:
+            if rejected is not None and self._token != rejected:
+                return
+            self._token = None
+            self._token_valid_until = 0.0
 
     # ----------------------------------------------------------------- queues
 
@@ -318,7 +336,7 @@ class GenesysClient:
             if status != 401:
                 return response
             response.close()
-            self.invalidate_token()
+            self.invalidate_token(token)
             if attempt == 2:
                 break
         raise GenesysAuthError(
