@@ -132,8 +132,7 @@ from gcnotify import handler, ledger, secrets  # noqa: E402
 from gcnotify.calendar import closed_days  # noqa: E402
 from gcnotify.config import load_config  # noqa: E402
 from gcnotify.demo import demo_queues, write_demo_config  # noqa: E402
-from gcnotify.genesys import _PAGE_WORKERS as PAGE_WORKERS  # noqa: E402
-from gcnotify.genesys import QUEUE_PAGE_SIZE, GenesysClient  # noqa: E402
+from gcnotify.genesys import PAGE_WORKERS, QUEUE_PAGE_SIZE, GenesysClient  # noqa: E402
 from gcnotify.metrics import genesys_metrics  # noqa: E402
 from gcnotify.model import ReportConfig  # noqa: E402
 from gcnotify.queries import build_aggregates_query  # noqa: E402

@@ -101,38 +101,34 @@ def test_unknown_country_in_closed_days_is_a_value_error() -> None:
         closed_days(HolidaySettings(country="XX"))
 
 
-def test_settings_without_country_never_import_holidays() -> None:
-    """Reports without a country do not pay for importing ``holidays`` on a cold start."""
+def imports_holidays(calls: str) -> bool:
+    """Whether running ``calls`` (closed_days uses) in a fresh interpreter imports ``holidays``."""
     code = (
         "import sys\n"
         "from datetime import date\n"
         "from gcnotify.calendar import closed_days\n"
         "from gcnotify.model import HolidaySettings\n"
-        "closed_days(None)(date(2026, 11, 26))\n"
-        "closed_days(HolidaySettings())(date(2026, 11, 26))\n"
-        "closed_days(HolidaySettings(dates=frozenset({date(2026, 12, 24)})))(date(2026, 12, 24))\n"
+        f"{calls}\n"
         "print('holidays' in sys.modules)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
-    assert "False" == result.stdout.strip()
+    return {"True": True, "False": False}[result.stdout.strip()]
+
+
+def test_settings_without_country_never_import_holidays() -> None:
+    """Reports without a country do not pay for importing ``holidays`` on a cold start."""
+    assert not imports_holidays(
+        "closed_days(None)(date(2026, 11, 26))\n"
+        "closed_days(HolidaySettings())(date(2026, 11, 26))\n"
+        "closed_days(HolidaySettings(dates=frozenset({date(2026, 12, 24)})))(date(2026, 12, 24))"
+    )
 
 
 def test_settings_with_country_do_import_holidays() -> None:
     """The import probe above can see ``holidays`` when a country is configured."""
-    code = (
-        "import sys\n"
-        "from datetime import date\n"
-        "from gcnotify.calendar import closed_days\n"
-        "from gcnotify.model import HolidaySettings\n"
-        "closed_days(HolidaySettings(country='US'))(date(2026, 11, 26))\n"
-        "print('holidays' in sys.modules)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert "True" == result.stdout.strip()
+    assert imports_holidays("closed_days(HolidaySettings(country='US'))(date(2026, 11, 26))")
 
 
 # --- precomputed holidays (the Lambda artifact) ----------------------------------------------

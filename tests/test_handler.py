@@ -48,6 +48,10 @@ def cold(aws_env: None) -> Iterator[handler._ColdStart]:
             handler.reset_cold_start()
 
 
+def broken_ledger(self: handler._ColdStart) -> None:
+    raise LedgerError("no ledger")
+
+
 def test_secret_read_overlaps_the_ledger_client(
     cold: handler._ColdStart, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -82,10 +86,6 @@ def test_secret_error_wins_when_both_fail(
     cold: handler._ColdStart, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """As in sequence, the first step's error (the secret) is the one reported."""
-
-    def broken_ledger(self: handler._ColdStart) -> None:
-        raise LedgerError("no ledger")
-
     monkeypatch.setattr(handler._ColdStart, "_make_ledger", broken_ledger)
     cold.settings = replace(cold.settings, secret_id="missing")
     with pytest.raises(SecretError, match="missing"):
@@ -96,10 +96,6 @@ def test_ledger_error_is_raised_after_a_good_read(
     cold: handler._ColdStart, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A ledger that cannot be built fails the cold start even though the secret was read."""
-
-    def broken_ledger(self: handler._ColdStart) -> None:
-        raise LedgerError("no ledger")
-
     monkeypatch.setattr(handler._ColdStart, "_make_ledger", broken_ledger)
     with pytest.raises(LedgerError, match="no ledger"):
         cold.connect()

@@ -35,7 +35,7 @@ from .model import Queue
 from .queries import merge_aggregates_responses, split_aggregates_query
 from .retry import RetryPolicy, parse_retry_after, request_with_retry
 
-__all__ = ["AGGREGATES_PATH", "QUEUES_PATH", "TOKEN_PATH", "GenesysClient"]
+__all__ = ["AGGREGATES_PATH", "PAGE_WORKERS", "QUEUES_PATH", "TOKEN_PATH", "GenesysClient"]
 
 TOKEN_PATH = "/oauth/token"  # noqa: S105 - a URL path, not a password
 QUEUES_PATH = "/api/v2/routing/queues"
@@ -55,7 +55,7 @@ QUEUE_PAGE_SIZE = 100
 # Guards against a server that keeps announcing a next page: 100 000 queues is far beyond any org.
 MAX_QUEUE_PAGES = 1000
 # Listing pages in flight at once: a few, well inside Genesys's per-client rate limits.
-_PAGE_WORKERS = 4
+PAGE_WORKERS = 4
 
 # Renew the token this long before Genesys says it expires: 10 % of its life, at most 5 minutes,
 # so a report that starts just before expiry never runs into a 401 half way.
@@ -113,7 +113,7 @@ class GenesysClient:
         self._clock = clock
         self._rand = rand
         self.calls = 0
-        self._lock = threading.Lock()
+        self._calls_lock = threading.Lock()
         self._token_lock = threading.Lock()
         self._token: str | None = None
         self._token_valid_until = 0.0
@@ -282,7 +282,7 @@ class GenesysClient:
         if len(numbers) <= 1:
             return [page(n) for n in numbers]
         with ThreadPoolExecutor(
-            max_workers=min(len(numbers), _PAGE_WORKERS), thread_name_prefix="gcnotify-queues"
+            max_workers=min(len(numbers), PAGE_WORKERS), thread_name_prefix="gcnotify-queues"
         ) as pool:
             return list(pool.map(page, numbers))
 
@@ -357,7 +357,7 @@ class GenesysClient:
         def count() -> None:
             nonlocal tries
             tries += 1
-            with self._lock:  # queue pages are counted from several threads
+            with self._calls_lock:  # queue pages are counted from several threads
                 self.calls += 1
 
         try:

@@ -1,4 +1,5 @@
-"""Find the files that ship beside the code: ``templates/`` and the bundled ``gcnotify.yaml``.
+"""Find the files that ship beside the code: ``templates/``, the bundled ``gcnotify.yaml``, and
+what the Lambda build precomputes (compiled templates, holidays).
 
 The same code runs from a source checkout (``src/`` layout), from the Lambda artifact (where the
 build places both at the artifact root, next to the package) and from an installed wheel (where
@@ -22,12 +23,15 @@ __all__ = [
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
-def _candidates(name: str) -> list[Path]:
-    roots = []
+def _artifact_roots() -> list[Path]:
+    """Where the Lambda build puts files: LAMBDA_TASK_ROOT when set, and the package's parent
+    (in the artifact, both are its root)."""
     task_root = os.environ.get("LAMBDA_TASK_ROOT")
-    if task_root:
-        roots.append(Path(task_root))
-    roots += [_PACKAGE_DIR.parent, _PACKAGE_DIR / "_bundled", _PACKAGE_DIR.parent.parent]
+    return ([Path(task_root)] if task_root else []) + [_PACKAGE_DIR.parent]
+
+
+def _candidates(name: str) -> list[Path]:
+    roots = [*_artifact_roots(), _PACKAGE_DIR / "_bundled", _PACKAGE_DIR.parent.parent]
     return [root / name for root in roots]
 
 
@@ -54,8 +58,7 @@ def compiled_templates_dir(templates: Path) -> Path | None:
 
 def find_artifact_file(name: str) -> Path | None:
     """A file the build writes at the Lambda artifact root (beside the package); None elsewhere."""
-    roots = [Path(r) for r in (os.environ.get("LAMBDA_TASK_ROOT"),) if r] + [_PACKAGE_DIR.parent]
-    for root in roots:
+    for root in _artifact_roots():
         if (root / name).is_file():
             return root / name
     return None

@@ -214,12 +214,12 @@ class _Equals:
 def _combine(kind: str, tests: Sequence[Callable[[str, str], bool]]) -> Callable[[str, str], bool]:
     if kind == "and":
         return lambda q, m: all(t(q, m) for t in tests)
-    dimensions = {t.dimension for t in tests if isinstance(t, _Equals)}
-    if tests and len(dimensions) == 1 and all(isinstance(t, _Equals) for t in tests):
+    equals = [t for t in tests if isinstance(t, _Equals)]
+    if equals and len(equals) == len(tests) and len({t.dimension for t in equals}) == 1:
         # gcnotify's query is an `or` of one predicate per queue: answer it in O(1), as a real
         # server would, not in O(queues) per queue (200 queues: ~17 ms per query otherwise).
-        values = frozenset(t.value for t in tests if isinstance(t, _Equals))
-        if dimensions == {"queueId"}:
+        values = frozenset(t.value for t in equals)
+        if equals[0].dimension == "queueId":
             return lambda q, m: q in values
         return lambda q, m: m in values
     return lambda q, m: any(t(q, m) for t in tests)
@@ -274,14 +274,6 @@ def _accumulate(
     times, values = series
     idx = bisect_left(times, bounds[0])
     stop = bisect_left(times, min(bounds[-1], until))
-    if len(bounds) == 2 and keep is None and idx < stop:
-        # One bucket (no granularity, gcnotify's daily query): one slice, no bucket search.
-        cell = cells.setdefault(0, {})
-        stats = cell.get(key)
-        if stats is None:
-            stats = cell[key] = _Stats()
-        stats.add(values[idx:stop])
-        return
     while idx < stop:
         bucket = bisect_right(bounds, times[idx]) - 1
         nxt = bisect_left(times, bounds[bucket + 1], idx, stop)
