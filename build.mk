@@ -62,7 +62,7 @@ endif
 # (no ~220 ms `holidays` import and first year) for every cold start; fails on a bad config. Run
 # with the artifact's own Jinja2 and holidays, without writing bytecode (compileall writes it
 # below, as checked-hash).
-	PYTHONPATH="$(ARTIFACTS_DIR)" PYTHONDONTWRITEBYTECODE=1 $(LAMBDA_PYTHON) -m gcnotify.precompile \
+	PYTHONPATH="$(ARTIFACTS_DIR)" PYTHONDONTWRITEBYTECODE=1 $(LAMBDA_PYTHON) -m gcnotify.reports.precompile \
 		"$(ARTIFACTS_DIR)"
 # Hash-based .pyc: SAM's zip rewrites file times, so timestamp-based .pyc would look stale and
 # every cold start would recompile (~0.6 s). checked-hash stays valid whatever the mtime.

@@ -13,11 +13,11 @@ on sys.path), median of --runs (default 9), in two variants:
 Bytecode writing is off in both (PYTHONDONTWRITEBYTECODE=1), as on read-only /var/task, so a
 broken shipped .pyc shows up as slow instead of being repaired by the first run.
 
-Each interpreter times, in one run: `import boto3`, then `import gcnotify.handler` (the handler's
-own cost on top of boto3: the target), then the modules a first report imports lazily (for
+Each interpreter times, in one run: `import boto3`, then `import gcnotify.handlers.report` (the
+handler's own cost on top of boto3: the target), then the modules a first report imports lazily (for
 information: what the first invocation still pays, and what a report with holidays costs with
 the artifact's precomputed table and with the `holidays` package). Separate interpreters time
-`import gcnotify.handler` alone. Modules must load from the artifact, which is checked.
+`import gcnotify.handlers.report` alone. Modules must load from the artifact, which is checked.
 
 Usage: python bench/cold_start.py [--runs 9] [--artifact DIR (skip the build)]
 """
@@ -43,13 +43,13 @@ TARGET = 0.40  # the handler's own import may add at most 40 % over `import boto
 # runner, the HTTP clients (requests), the Jinja2 renderer, the ledger and the secret reader; and,
 # when a report names a holidays country, `holidays` with that country's calendar (US-NY here).
 LAZY = (
-    "gcnotify.runner",
-    "gcnotify.genesys",
-    "gcnotify.sendgrid",
-    "gcnotify.render",
-    "gcnotify.secrets",
-    "gcnotify.ledger",
-    "gcnotify.calendar",
+    "gcnotify.reports.runner",
+    "gcnotify.genesys.client",
+    "gcnotify.sendgrid.client",
+    "gcnotify.reports.render",
+    "gcnotify.aws.secrets",
+    "gcnotify.aws.ledger",
+    "gcnotify.core.calendar",
 )
 
 # One fresh interpreter: import boto3, then the handler, then the lazy set; times in seconds.
@@ -58,15 +58,17 @@ import sys, time
 t0 = time.perf_counter()
 import boto3
 t1 = time.perf_counter()
-import gcnotify.handler
+import gcnotify.handlers.report
 t2 = time.perf_counter()
 import {", ".join(LAZY)}
 t3 = time.perf_counter()
 from datetime import date
-from gcnotify.calendar import check_holiday_settings, closed_days
-from gcnotify.model import HolidaySettings
-assert check_holiday_settings("US", "NY") is None
-assert closed_days(HolidaySettings(country="US", subdivision="NY"))(date(2026, 11, 26))
+from gcnotify.core.calendar import check_holiday_settings, closed_days
+from gcnotify.runtime.resources import precomputed_holidays
+from gcnotify.core.model import HolidaySettings
+assert check_holiday_settings("US", "NY", precomputed_holidays()) is None
+table = precomputed_holidays()
+assert closed_days(HolidaySettings(country="US", subdivision="NY"), table)(date(2026, 11, 26))
 t4 = time.perf_counter()
 if "holidays" in sys.modules:
     raise SystemExit("the shipped holidays table was not used: holidays got imported")
@@ -84,7 +86,7 @@ print(t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, ",".join(outside))
 ALONE = """
 import time
 t0 = time.perf_counter()
-import gcnotify.handler
+import gcnotify.handlers.report
 print(time.perf_counter() - t0, "boto3" in __import__("sys").modules)
 """
 
@@ -214,14 +216,14 @@ def run(python: str, root: Path, code: str) -> list[str]:
 
 
 def importtime(python: str, root: Path, runs: int, top: int) -> list[str]:
-    """`-X importtime` of `import gcnotify.handler` after `import boto3`: the handler's subtree,
-    median per module over ``runs`` interpreters, heaviest (cumulative) first."""
+    """`-X importtime` of `import gcnotify.handlers.report` after `import boto3`: the handler's
+    subtree, median per module over ``runs`` interpreters, heaviest (cumulative) first."""
     cumulative: dict[str, list[int]] = {}
     own: dict[str, list[int]] = {}
     depth: dict[str, int] = {}
     for _ in range(runs):
         err = subprocess.run(
-            [python, "-X", "importtime", "-c", "import boto3; import gcnotify.handler"],
+            [python, "-X", "importtime", "-c", "import boto3; import gcnotify.handlers.report"],
             env=_env(root),
             cwd=root,
             capture_output=True,
@@ -260,7 +262,9 @@ def measure(python: str, root: Path, runs: int) -> dict[str, float]:
             samples[key].append(float(value))
         handler_alone, imported_boto3 = run(python, root, ALONE)
         if imported_boto3 != "False":
-            raise SystemExit("import gcnotify.handler imported boto3: the table below is wrong")
+            raise SystemExit(
+                "import gcnotify.handlers.report imported boto3: the table below is wrong"
+            )
         samples["alone"].append(float(handler_alone))
     return {key: statistics.median(values) * 1000 for key, values in samples.items()}
 
@@ -329,10 +333,10 @@ def main() -> int:
         print()
         print(
             "Columns left of || are the target; each cell is the median of its own samples.\n"
-            "handler alone: `import gcnotify.handler` in a fresh interpreter (it does not import "
-            "boto3).\nhandler after boto3: `import gcnotify.handler` right after `import boto3` "
-            "in the same interpreter,\n  i.e. what the handler adds to a cold start that loads "
-            "boto3 anyway (the secret read).\n"
+            "handler alone: `import gcnotify.handlers.report` in a fresh interpreter (it does not "
+            "import boto3).\nhandler after boto3: `import gcnotify.handlers.report` right after "
+            "`import boto3` in the same interpreter,\n  i.e. what the handler adds to a cold start "
+            "that loads boto3 anyway (the secret read).\n"
             "Right of ||, for information (paid by the first invocation, not at module import):\n"
             "  then report modules: " + ", ".join(LAZY) + " (with jinja2, requests);\n"
             "  then holidays US-NY: check_holiday_settings('US', 'NY') and closed_days for a day "
@@ -356,8 +360,8 @@ def main() -> int:
         if args.importtime:
             print()
             print(
-                "`python -X importtime -c 'import boto3; import gcnotify.handler'` on the shipped "
-                f"artifact, handler's part, median of {args.runs}:"
+                "`python -X importtime -c 'import boto3; import gcnotify.handlers.report'` on the "
+                f"shipped artifact, handler's part, median of {args.runs}:"
             )
             print(f"{'cumulative':>11} {'self':>11}   module")
             for line in importtime(python, shipped, args.runs, args.importtime):

@@ -21,10 +21,10 @@ from typing import Any
 
 import boto3
 
-from gcnotify import handler
-from gcnotify.demo import DemoStack, start_stack
-from gcnotify.errors import RunFailedError
-from gcnotify.ledger import Ledger
+from gcnotify.aws.ledger import Ledger
+from gcnotify.cli.demo import DemoStack, start_stack
+from gcnotify.core.errors import RunFailedError
+from gcnotify.handlers import report as handler
 
 AGG = "/api/v2/analytics/conversations/aggregates/query"
 MAIL = "/v3/mail/send"
@@ -106,7 +106,7 @@ def ledger_table_missing(stack: DemoStack) -> str:
 
 
 def crash_between_fetch_and_send(stack: DemoStack) -> str:
-    from gcnotify.render import Renderer
+    from gcnotify.reports.render import Renderer
 
     class Died(BaseException):
         pass

@@ -10,7 +10,8 @@ config (America/New_York, holidays US-NY):
 - gcnotify warm: the same container's next 3 invocations (token and clients reused);
 - tutorial: token, then one aggregates query per queue id, 100 ms apart, then one send;
 - a cold start as Lambda runs it: a fresh interpreter per run, timing INIT (`import
-  gcnotify.handler`) and the first invocation with all it imports on first use (--rounds runs).
+  gcnotify.handlers.report`) and the first invocation with all it imports on first use
+  (--rounds runs).
 
 Each invocation reports a business date not sent before (as a nightly run does: ledger lookup,
 claim, mark sent), starting at 2026-11-20 and going back over business days; --rounds (default 3)
@@ -126,24 +127,25 @@ from typing import Any  # noqa: E402
 import boto3  # noqa: E402
 import jinja2  # noqa: E402
 
-import gcnotify.render  # noqa: E402
-import gcnotify.runner  # noqa: E402 - imported for its import cost only
-from gcnotify import handler, ledger, secrets  # noqa: E402
-from gcnotify.calendar import closed_days  # noqa: E402
-from gcnotify.config import load_config  # noqa: E402
-from gcnotify.demo import demo_queues, write_demo_config  # noqa: E402
-from gcnotify.genesys import PAGE_WORKERS, QUEUE_PAGE_SIZE, GenesysClient  # noqa: E402
-from gcnotify.metrics import genesys_metrics  # noqa: E402
-from gcnotify.model import ReportConfig  # noqa: E402
-from gcnotify.queries import build_aggregates_query  # noqa: E402
-from gcnotify.secrets import parse_secret  # noqa: E402
-from gcnotify.sendgrid import SendGridClient  # noqa: E402
-from gcnotify.windows import ReportWindow, plan_window, run_day_for_report_date  # noqa: E402
+import gcnotify.reports.render  # noqa: E402
+import gcnotify.reports.runner  # noqa: E402 - imported for its import cost only
+from gcnotify.aws import ledger, secrets  # noqa: E402
+from gcnotify.aws.secrets import parse_secret  # noqa: E402
+from gcnotify.cli.demo import demo_queues, write_demo_config  # noqa: E402
+from gcnotify.core.calendar import closed_days  # noqa: E402
+from gcnotify.core.config import load_config  # noqa: E402
+from gcnotify.core.model import ReportConfig  # noqa: E402
+from gcnotify.core.windows import ReportWindow, plan_window, run_day_for_report_date  # noqa: E402
+from gcnotify.genesys.client import PAGE_WORKERS, QUEUE_PAGE_SIZE, GenesysClient  # noqa: E402
+from gcnotify.handlers import report as handler  # noqa: E402
+from gcnotify.reports.metrics import genesys_metrics  # noqa: E402
+from gcnotify.reports.query import build_aggregates_query  # noqa: E402
+from gcnotify.sendgrid.client import SendGridClient  # noqa: E402
 
 if ARTIFACT_ENV in os.environ:
     _outside = sorted(
         f"{module.__name__} ({module.__file__})"
-        for module in (boto3, jinja2, gcnotify.render, sys.modules["botocore"])
+        for module in (boto3, jinja2, gcnotify.reports.render, sys.modules["botocore"])
         if not str(module.__file__).startswith(os.environ[ARTIFACT_ENV])
     )
     if _outside:
@@ -390,9 +392,9 @@ def _demo_report(work: Path, queues: int) -> ReportConfig:
 FRESH = """
 import json, sys, time
 t0 = time.perf_counter()
-import gcnotify.handler
+import gcnotify.handlers.report
 t1 = time.perf_counter()
-summary = gcnotify.handler.handle(json.loads(sys.argv[1]), environ=json.loads(sys.argv[2]))
+summary = gcnotify.handlers.report.handle(json.loads(sys.argv[1]), environ=json.loads(sys.argv[2]))
 t2 = time.perf_counter()
 print(json.dumps({"init": t1 - t0, "invoke": t2 - t1, "status": summary["reports"][0]["status"],
                   "holidays": "holidays" in sys.modules}))
@@ -444,7 +446,8 @@ def bench_gcnotify(
 def _fresh_table(rows: list[tuple[int, list[Fresh]]], lat: float) -> None:
     print(
         "A cold start as Lambda runs it: a fresh interpreter per run, INIT = `import "
-        "gcnotify.handler`,\nthen the first invocation with everything it imports on first use "
+        "gcnotify.handlers.report`,\nthen the first invocation with everything it imports on first "
+        "use "
         "(median of runs; s)"
     )
     head = (

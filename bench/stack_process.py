@@ -20,12 +20,12 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from gcnotify.demo import start_stack
+from gcnotify.cli.demo import start_stack
+from gcnotify.core.windows import start_of_day
 from gcnotify.devserver import http_base
 from gcnotify.devserver.genesys_server import GenesysStandIn
 from gcnotify.devserver.sendgrid_server import SendGridStandIn
-from gcnotify.genesys import QUEUES_PATH, TOKEN_PATH
-from gcnotify.windows import start_of_day
+from gcnotify.genesys.client import QUEUES_PATH, TOKEN_PATH
 
 _lock = threading.Lock()
 _server_s = [0.0]

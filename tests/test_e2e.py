@@ -15,10 +15,10 @@ import pytest
 import pytz
 import yaml
 
-from gcnotify import handler
-from gcnotify.demo import DemoStack, start_stack
-from gcnotify.errors import ConfigError, RunFailedError, SecretError
-from gcnotify.genesys import QUEUES_PATH
+from gcnotify.cli.demo import DemoStack, start_stack
+from gcnotify.core.errors import ConfigError, RunFailedError, SecretError
+from gcnotify.genesys.client import QUEUES_PATH
+from gcnotify.handlers import report as handler
 
 pytestmark = pytest.mark.e2e
 
@@ -75,7 +75,7 @@ def offered_between(stack: DemoStack, start: datetime, end: datetime) -> int:
 
 
 def ledger_record(stack: DemoStack, day: date = date(2026, 11, 20)) -> Any:
-    from gcnotify.ledger import Ledger
+    from gcnotify.aws.ledger import Ledger
 
     client = boto3.client("dynamodb", endpoint_url=stack.moto_url)
     return Ledger(client, stack.environ["GCNOTIFY_LEDGER_TABLE"]).lookup("support-daily", day)
@@ -414,7 +414,7 @@ def test_aggregates_500_every_try_fails_and_alerts(stack: DemoStack) -> None:
 
 def test_crash_between_fetch_and_send(stack: DemoStack, monkeypatch: pytest.MonkeyPatch) -> None:
     """The process dies after fetching: nothing was sent, and the next run sends exactly once."""
-    from gcnotify.render import Renderer
+    from gcnotify.reports.render import Renderer
 
     class ProcessDied(BaseException):
         pass
@@ -447,9 +447,9 @@ def test_two_concurrent_invocations_send_once(stack: DemoStack) -> None:
     """Two containers running the same report at the same moment: one mail."""
     import threading
 
-    from gcnotify.events import parse_event
-    from gcnotify.runner import run_reports
-    from gcnotify.settings import Settings
+    from gcnotify.reports.events import parse_event
+    from gcnotify.reports.runner import run_reports
+    from gcnotify.runtime.settings import Settings
 
     settings = Settings.from_env(stack.environ)
     states = [
@@ -479,7 +479,7 @@ def test_stale_claim_is_ambiguous_and_alerts(stack: DemoStack) -> None:
     """A claim left by a crashed run is not re-sent; the run fails with what to check."""
     from datetime import UTC
 
-    from gcnotify.ledger import Ledger
+    from gcnotify.aws.ledger import Ledger
 
     client = boto3.client("dynamodb", endpoint_url=stack.moto_url)
     ledger = Ledger(client, stack.environ["GCNOTIFY_LEDGER_TABLE"])

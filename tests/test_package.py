@@ -38,7 +38,7 @@ def test_shipped_schema_matches_shared(path: Path) -> None:
 def test_handler_import_leaves_heavy_modules_out() -> None:
     """Importing the Lambda handler does not import Jinja2, holidays or the demo stand-ins."""
     code = (
-        "import sys, gcnotify.handler; "
+        "import sys, gcnotify.handlers.report; "
         "print(','.join(m for m in ('jinja2', 'holidays', 'gcnotify.devserver', 'jsonschema') "
         "if m in sys.modules))"
     )

@@ -27,7 +27,7 @@ from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
 from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
 from samtranslator.yaml_helper import yaml_parse  # type: ignore[import-untyped]
 
-from gcnotify.events import parse_event
+from gcnotify.reports.events import parse_event
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -203,7 +203,7 @@ def test_sample_scheduled_event_has_the_scheduler_input_keys() -> None:
 
 
 def test_handler_path_names_a_lambda_handler_function() -> None:
-    """Handler gcnotify.handler.lambda_handler points at a def in src/gcnotify/handler.py."""
+    """Handler gcnotify.handlers.report.lambda_handler points at a def in its module."""
     module, _, function = FUNCTION["Handler"].rpartition(".")
     source = ROOT / "src" / Path(*module.split(".")).with_suffix(".py")
     assert source.is_file()
@@ -217,7 +217,7 @@ def test_every_spec_environment_variable_is_declared() -> None:
 
 def test_every_variable_settings_reads_is_declared() -> None:
     """A variable the code reads but the template omits could never be set by sam local."""
-    source = (ROOT / "src" / "gcnotify" / "settings.py").read_text(encoding="utf-8")
+    source = (ROOT / "src" / "gcnotify" / "runtime" / "settings.py").read_text(encoding="utf-8")
     read = set(re.findall(r"\"((?:GCNOTIFY|AWS)_[A-Z_]+)\"", source))
     assert read  # the pattern still finds the names
     assert [] == sorted(read - set(ENV_VARS))
@@ -318,7 +318,7 @@ def test_ledger_policy_covers_exactly_the_calls_the_ledger_makes(
     translated: dict[str, Any],
 ) -> None:
     """The DynamoDB actions granted are the ones ledger.py calls, on the ledger table only."""
-    source = (ROOT / "src" / "gcnotify" / "ledger.py").read_text(encoding="utf-8")
+    source = (ROOT / "src" / "gcnotify" / "aws" / "ledger.py").read_text(encoding="utf-8")
     calls = set(re.findall(r"_client\.([a-z_]+)\(", source))
     assert calls
     needed = {"dynamodb:" + "".join(p.title() for p in call.split("_")) for call in calls}
@@ -361,7 +361,7 @@ def test_ledger_table_matches_the_ledger_key_and_ttl() -> None:
     table = TEMPLATE["Resources"]["LedgerTable"]["Properties"]
     assert [{"AttributeName": "pk", "KeyType": "HASH"}] == table["KeySchema"]
     assert {"AttributeName": "expires_at", "Enabled": True} == table["TimeToLiveSpecification"]
-    source = (ROOT / "src" / "gcnotify" / "ledger.py").read_text(encoding="utf-8")
+    source = (ROOT / "src" / "gcnotify" / "aws" / "ledger.py").read_text(encoding="utf-8")
     assert "expires_at" in source
 
 
@@ -412,7 +412,7 @@ def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_artifact_holds_package_templates_and_config_at_root(artifact: Path) -> None:
     """The package, templates/ and gcnotify.yaml sit at the artifact root; devserver/ does not."""
-    assert (artifact / "gcnotify" / "handler.py").is_file()
+    assert (artifact / "gcnotify" / "handlers" / "report.py").is_file()
     assert (artifact / "gcnotify.yaml").read_bytes() == (ROOT / "gcnotify.yaml").read_bytes()
     shipped = sorted(p.name for p in (artifact / "templates").iterdir())
     assert sorted(p.name for p in (ROOT / "templates").iterdir()) == shipped
@@ -436,8 +436,8 @@ def test_artifact_runtime_modules_import_without_devserver(artifact: Path, tmp_p
     """From the artifact, every runtime module imports, finds its files (templates precompiled,
     the config's holidays precomputed: `holidays` is never imported) and leaves devserver out."""
     modules = sorted(
-        p.stem
-        for p in (artifact / "gcnotify").glob("*.py")
+        ".".join(p.relative_to(artifact / "gcnotify").with_suffix("").parts)
+        for p in (artifact / "gcnotify").rglob("*.py")
         # demo is the one module that uses devserver; __main__ runs the CLI on import.
         if p.stem not in ("__init__", "__main__", "demo")
     )
@@ -445,14 +445,16 @@ def test_artifact_runtime_modules_import_without_devserver(artifact: Path, tmp_p
         "import importlib, json, sys\n"
         f"for name in {modules!r}:\n"
         "    importlib.import_module('gcnotify.' + name)\n"
-        "from gcnotify import render, resources\n"
+        "from gcnotify.reports import render\n"
+        "from gcnotify.runtime import resources\n"
         "templates = resources.templates_dir()\n"
         "renderer = render.Renderer(templates, resources.compiled_templates_dir(templates))\n"
         "from datetime import date\n"
-        "from gcnotify.calendar import closed_days\n"
-        "from gcnotify.config import load_config\n"
-        "config = load_config(resources.default_config_path())\n"
-        "closed = [closed_days(r.holidays)(date.today()) for r in config.reports]\n"
+        "from gcnotify.core.calendar import closed_days\n"
+        "from gcnotify.core.config import load_config\n"
+        "table = resources.precomputed_holidays()\n"
+        "config = load_config(resources.default_config_path(), holidays=table)\n"
+        "closed = [closed_days(r.holidays, table)(date.today()) for r in config.reports]\n"
         "print(json.dumps({'package': sys.modules['gcnotify'].__file__,\n"
         "    'templates': str(templates),\n"
         "    'precompiled': renderer.precompiled,\n"

@@ -12,26 +12,26 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Config": "model",
-    "ReportConfig": "model",
-    "load_config": "config",
-    "parse_config": "config",
-    "ReportWindow": "windows",
-    "plan_window": "windows",
-    "build_aggregates_query": "queries",
-    "GenesysClient": "genesys",
-    "build_table": "metrics",
-    "format_value": "metrics",
-    "METRICS": "metrics",
-    "Renderer": "render",
-    "RenderedEmail": "mail",
-    "build_mail_body": "sendgrid",
-    "SendGridClient": "sendgrid",
-    "Ledger": "ledger",
-    "Credentials": "secrets",
-    "run_reports": "runner",
-    "lambda_handler": "handler",
-    "GcnotifyError": "errors",
+    "Config": "core.model",
+    "ReportConfig": "core.model",
+    "load_config": "core.config",
+    "parse_config": "core.config",
+    "ReportWindow": "core.windows",
+    "plan_window": "core.windows",
+    "build_aggregates_query": "reports.query",
+    "GenesysClient": "genesys.client",
+    "build_table": "reports.metrics",
+    "format_value": "reports.metrics",
+    "METRICS": "reports.metrics",
+    "Renderer": "reports.render",
+    "RenderedEmail": "core.mail",
+    "build_mail_body": "sendgrid.client",
+    "SendGridClient": "sendgrid.client",
+    "Ledger": "aws.ledger",
+    "Credentials": "aws.secrets",
+    "run_reports": "reports.runner",
+    "lambda_handler": "handlers.report",
+    "GcnotifyError": "core.errors",
 }
 
 __all__ = [
@@ -59,20 +59,20 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .config import load_config, parse_config
-    from .errors import GcnotifyError
-    from .genesys import GenesysClient
-    from .handler import lambda_handler
-    from .ledger import Ledger
-    from .mail import RenderedEmail
-    from .metrics import METRICS, build_table, format_value
-    from .model import Config, ReportConfig
-    from .queries import build_aggregates_query
-    from .render import Renderer
-    from .runner import run_reports
-    from .secrets import Credentials
-    from .sendgrid import SendGridClient, build_mail_body
-    from .windows import ReportWindow, plan_window
+    from gcnotify.aws.ledger import Ledger
+    from gcnotify.aws.secrets import Credentials
+    from gcnotify.core.config import load_config, parse_config
+    from gcnotify.core.errors import GcnotifyError
+    from gcnotify.core.mail import RenderedEmail
+    from gcnotify.core.model import Config, ReportConfig
+    from gcnotify.core.windows import ReportWindow, plan_window
+    from gcnotify.genesys.client import GenesysClient
+    from gcnotify.handlers.report import lambda_handler
+    from gcnotify.reports.metrics import METRICS, build_table, format_value
+    from gcnotify.reports.query import build_aggregates_query
+    from gcnotify.reports.render import Renderer
+    from gcnotify.reports.runner import run_reports
+    from gcnotify.sendgrid.client import SendGridClient, build_mail_body
 
 
 def __getattr__(name: str) -> Any:

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+from gcnotify.core.model import Queue
 from gcnotify.devserver.aggregates import AggregatesQueryError, run_aggregates_query
 from gcnotify.devserver.http_base import (
     RecordedRequest,
@@ -32,7 +33,6 @@ from gcnotify.devserver.http_base import (
     status_phrase,
 )
 from gcnotify.devserver.traffic import DEFAULT_TZ, TrafficModel
-from gcnotify.model import Queue
 
 __all__ = ["AGGREGATES_PATH", "QUEUES_PATH", "TOKEN_PATH", "GenesysStandIn", "error_body"]
 

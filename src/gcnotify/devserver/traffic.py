@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 import pytz
 
-from gcnotify.model import Queue
+from gcnotify.core.model import Queue
 
 __all__ = [
     "DEFAULT_TZ",

@@ -1,0 +1,2 @@
+"""The AWS seams: the Secrets Manager secret, and the DynamoDB ledger behind the
+exactly-once guard."""

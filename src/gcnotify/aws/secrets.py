@@ -1,0 +1,91 @@
+"""Read the one credentials secret from AWS Secrets Manager, once per cold start.
+
+The secret values live only inside ``Credentials`` and the HTTP seams' headers: ``Credentials``
+redacts itself in ``repr``/``str``, and every error here names the secret id and the keys,
+never a value.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from gcnotify.core.errors import SecretError
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+__all__ = ["REQUIRED_KEYS", "Credentials", "load_credentials", "parse_secret"]
+
+REQUIRED_KEYS = ("genesys_client_id", "genesys_client_secret", "sendgrid_api_key")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The three values gcnotify needs. ``repr`` never shows them."""
+
+    genesys_client_id: str = field(repr=False)
+    genesys_client_secret: str = field(repr=False)
+    sendgrid_api_key: str = field(repr=False)
+
+    def __str__(self) -> str:
+        return "Credentials(<redacted>)"
+
+    def values(self) -> tuple[str, str, str]:
+        """All secret values, for redaction checks."""
+        return (self.genesys_client_id, self.genesys_client_secret, self.sendgrid_api_key)
+
+
+def parse_secret(secret_id: str, secret_string: str | None) -> Credentials:
+    """Check the secret's JSON and keys; errors name keys, never values."""
+    example = '{"genesys_client_id": "…", "genesys_client_secret": "…", "sendgrid_api_key": "SG.…"}'
+    if not secret_string:
+        raise SecretError(
+            f"secret {secret_id!r} has no SecretString; store a JSON object like {example}"
+        )
+    try:
+        data: Any = json.loads(secret_string)
+    except ValueError:
+        # Not `from exc`: the JSON error's message quotes part of the secret text.
+        raise SecretError(
+            f"secret {secret_id!r} is not valid JSON; store a JSON object like {example}"
+        ) from None
+    if not isinstance(data, dict):
+        raise SecretError(f"secret {secret_id!r} must be a JSON object like {example}")
+    missing = [k for k in REQUIRED_KEYS if not isinstance(data.get(k), str) or not data[k].strip()]
+    if missing:
+        raise SecretError(
+            f"secret {secret_id!r} is missing or has empty key(s): {', '.join(missing)}; "
+            f"it must hold {', '.join(REQUIRED_KEYS)}"
+        )
+    return Credentials(
+        genesys_client_id=data["genesys_client_id"].strip(),
+        genesys_client_secret=data["genesys_client_secret"].strip(),
+        sendgrid_api_key=data["sendgrid_api_key"].strip(),
+    )
+
+
+def load_credentials(client: SecretsManagerClient, secret_id: str) -> Credentials:
+    """Fetch and parse the secret; AWS errors become ``SecretError`` with the fix."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        response = client.get_secret_value(SecretId=secret_id)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "Unknown")
+        fixes = {
+            "ResourceNotFoundException": "create it (see README 'The secret') or set "
+            "GCNOTIFY_SECRET_ID / secret_id to its name",
+            "AccessDeniedException": "grant the function secretsmanager:GetSecretValue on it "
+            "(template.yaml does this for the SecretName parameter)",
+            "DecryptionFailure": "allow the function kms:Decrypt on the secret's KMS key",
+        }
+        fix = fixes.get(code, "check the secret id and the function's IAM permissions")
+        raise SecretError(f"cannot read secret {secret_id!r} ({code}); {fix}") from None
+    except BotoCoreError as exc:
+        raise SecretError(
+            f"cannot reach Secrets Manager for secret {secret_id!r} ({type(exc).__name__}); "
+            "check the network and AWS_ENDPOINT_URL"
+        ) from None
+    return parse_secret(secret_id, response.get("SecretString"))

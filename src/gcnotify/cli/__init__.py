@@ -1,0 +1,1 @@
+"""The ``gcnotify`` command line and the local demo."""

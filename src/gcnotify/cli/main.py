@@ -1,0 +1,185 @@
+"""``gcnotify`` command line (SPEC §7): ``validate``, ``run`` and ``demo``.
+
+``run`` builds the same event a manual Lambda invocation would and goes through the same
+``handler.handle`` code path, so what works here works in Lambda.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date, timedelta
+from pathlib import Path
+
+from gcnotify import __version__
+from gcnotify.core.errors import ConfigError, EventError, GcnotifyError, RunFailedError
+
+__all__ = ["main"]
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-20") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gcnotify",
+        description="Genesys Cloud queue reports by email, on AWS Lambda or from this command.",
+    )
+    parser.add_argument("--version", action="version", version=f"gcnotify {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    validate = sub.add_parser(
+        "validate", help="check the config file; exit 2 listing every problem"
+    )
+    validate.add_argument(
+        "--config",
+        type=Path,
+        help="config path (default: GCNOTIFY_CONFIG or the bundled gcnotify.yaml)",
+    )
+
+    run = sub.add_parser("run", help="run reports now, through the Lambda handler's code path")
+    run.add_argument(
+        "--config",
+        type=Path,
+        help="config path (default: GCNOTIFY_CONFIG or the bundled gcnotify.yaml)",
+    )
+    run.add_argument(
+        "--report",
+        action="append",
+        dest="reports",
+        metavar="ID",
+        help="run only this report (repeatable)",
+    )
+    run.add_argument(
+        "--date", type=_date, metavar="YYYY-MM-DD", help="the business date to report on"
+    )
+    run.add_argument(
+        "--from",
+        dest="date_from",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="backfill: first business date (with --to); already-sent days are not re-sent",
+    )
+    run.add_argument(
+        "--to",
+        dest="date_to",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="backfill: last business date, inclusive",
+    )
+    run.add_argument(
+        "--dry-run", action="store_true", help="render and write the email, send nothing"
+    )
+    run.add_argument("--force", action="store_true", help="send even if already sent for that date")
+    run.add_argument(
+        "--out", type=Path, metavar="DIR", help="write each email as .html/.txt/.eml here"
+    )
+
+    demo = sub.add_parser(
+        "demo", help="run the main job end to end on local stand-ins (no account needed)"
+    )
+    demo.add_argument(
+        "--out",
+        type=Path,
+        default=Path("out"),
+        help="where to write the sent email (default: out/)",
+    )
+    demo.add_argument(
+        "--queues", type=int, default=12, help="number of synthetic queues (default 12)"
+    )
+    demo.add_argument(
+        "--latency-ms", type=float, default=0.0, help="latency the stand-ins add per request"
+    )
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="keep the stand-ins running (for `sam local invoke --env-vars`)",
+    )
+    return parser
+
+
+def _configure_logging(verbose: bool) -> None:
+    from gcnotify.runtime.log import configure_cli_logging
+
+    configure_cli_logging(logging.INFO if verbose else logging.WARNING)
+
+
+def _validate(config_path: Path | None) -> int:
+    from gcnotify.core.config import load_config
+    from gcnotify.runtime.settings import Settings
+
+    path = config_path or Settings.from_env(os.environ).config_path
+    config = load_config(path)
+    print(
+        f"{path}: OK — {len(config.reports)} report(s): {', '.join(r.id for r in config.reports)}"
+    )
+    return 0
+
+
+def _dates(args: argparse.Namespace) -> list[date | None]:
+    """The business dates to run: one (--date), a range (--from/--to), or none (now)."""
+    if (args.date_from is None) != (args.date_to is None):
+        raise EventError("--from and --to go together")
+    if args.date_from is None:
+        return [args.date]
+    if args.date is not None:
+        raise EventError("give --date or --from/--to, not both")
+    if args.date_to < args.date_from:
+        raise EventError(f"--to {args.date_to} is before --from {args.date_from}")
+    days = (args.date_to - args.date_from).days + 1
+    if days > 366:
+        raise EventError(f"--from/--to spans {days} days; backfill at most 366 at a time")
+    return [args.date_from + timedelta(days=i) for i in range(days)]
+
+
+def _run(args: argparse.Namespace) -> int:
+    from gcnotify.handlers.report import handle
+
+    environ = dict(os.environ)
+    if args.config is not None:
+        environ["GCNOTIFY_CONFIG"] = str(args.config)
+    failed = False
+    for day in _dates(args):
+        event: dict[str, object] = {"dry_run": args.dry_run, "force": args.force}
+        if args.reports:
+            event["reports"] = args.reports
+        if day is not None:
+            event["report_date"] = day.isoformat()
+        try:
+            summary = handle(event, environ=environ, out_dir=args.out)
+        except RunFailedError as exc:
+            print(str(exc), file=sys.stderr)
+            failed = True
+            continue
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    return 1 if failed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _configure_logging(args.verbose)
+    try:
+        if args.command == "validate":
+            return _validate(args.config)
+        if args.command == "run":
+            return _run(args)
+        from gcnotify.cli.demo import run_demo
+
+        return run_demo(
+            out=args.out, queues=args.queues, latency_ms=args.latency_ms, serve=args.serve
+        )
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except GcnotifyError as exc:
+        print(f"gcnotify: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,508 @@
+"""The Genesys Cloud seam: OAuth client credentials, queue lookup and the aggregates query.
+
+Every HTTP call to Genesys goes through one ``requests.Session`` (keep-alive) held here, and every
+failure leaves as an ``errors.GenesysError`` whose message says what to fix. Messages are built
+from names, statuses and Genesys's own error text (with any credential value masked), never from
+the client secret or the access token.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import math
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from gcnotify.core.config import is_queue_id
+from gcnotify.core.errors import (
+    GenesysAuthError,
+    GenesysPermissionError,
+    GenesysRequestError,
+    GenesysUnavailableError,
+    QueueNotFoundError,
+    ReportError,
+)
+from gcnotify.core.model import Queue
+from gcnotify.core.retry import RetryPolicy, parse_retry_after
+from gcnotify.genesys.aggregates import merge_aggregates_responses, split_aggregates_query
+from gcnotify.runtime.http import request_with_retry
+
+__all__ = ["AGGREGATES_PATH", "PAGE_WORKERS", "QUEUES_PATH", "TOKEN_PATH", "GenesysClient"]
+
+TOKEN_PATH = "/oauth/token"  # noqa: S105 - a URL path, not a password
+QUEUES_PATH = "/api/v2/routing/queues"
+AGGREGATES_PATH = "/api/v2/analytics/conversations/aggregates/query"
+
+# Permissions a client-credentials OAuth client needs, granted through its roles (it has no scopes;
+# reference/genesys.md §2).
+_PERMISSIONS = {
+    QUEUES_PATH: "routing:queue:view",
+    AGGREGATES_PATH: "analytics:conversationAggregate:view",
+}
+
+# RetryPolicy is frozen, so one shared default is safe.
+DEFAULT_POLICY = RetryPolicy()
+
+QUEUE_PAGE_SIZE = 100
+# Guards against a server that keeps announcing a next page: 100 000 queues is far beyond any org.
+MAX_QUEUE_PAGES = 1000
+# Listing pages in flight at once: a few, well inside Genesys's per-client rate limits.
+PAGE_WORKERS = 4
+
+# Renew the token this long before Genesys says it expires: 10 % of its life, at most 5 minutes,
+# so a report that starts just before expiry never runs into a 401 half way.
+_TOKEN_MARGIN_MAX = 300.0
+_TOKEN_MARGIN_FRACTION = 0.1
+
+_OAUTH_ERROR_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_FILTER_WORDS = ("predicate", "clause", "filter")
+_LIMIT_WORDS = ("too many", "maximum", "max ", "limit", "exceed")
+
+
+@dataclass(frozen=True)
+class _Attempts:
+    """How many tries a request took and how long, for 'gave up after …' messages."""
+
+    count: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class _QueueIndex:
+    by_name: dict[str, list[Queue]]
+    by_id: dict[str, Queue]
+
+
+class GenesysClient:
+    """One org's Genesys Cloud API, shared by every report of a Lambda container.
+
+    ``calls`` counts every HTTP request made (token requests and retries included) so the
+    runner can report ``genesys_api_calls`` per report as a difference.
+    """
+
+    def __init__(
+        self,
+        *,
+        login_url: str,
+        api_url: str,
+        client_id: str,
+        client_secret: str,
+        session: requests.Session | None = None,
+        policy: RetryPolicy = DEFAULT_POLICY,
+        timeout: tuple[float, float] = (3.05, 30.0),
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._login_url = login_url.rstrip("/")
+        self._api_url = api_url.rstrip("/")
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._session = session if session is not None else requests.Session()
+        self._policy = policy
+        self._timeout = timeout
+        self._sleep = sleep
+        self._clock = clock
+        self._rand = rand
+        self.calls = 0
+        self._calls_lock = threading.Lock()
+        self._token_lock = threading.Lock()
+        self._token: str | None = None
+        self._token_valid_until = 0.0
+        self._queues: _QueueIndex | None = None
+
+    def __repr__(self) -> str:
+        return f"GenesysClient(api_url={self._api_url!r}, login_url={self._login_url!r})"
+
+    # ------------------------------------------------------------------ token
+
+    def token(self) -> str:
+        """A valid access token, fetched once and reused until shortly before it expires.
+
+        Queue pages run on several threads: one of them fetches a missing token, the others
+        wait for it instead of fetching their own.
+        """
+        if self._token is not None and self._clock() < self._token_valid_until:
+            return self._token
+        with self._token_lock:
+            now = self._clock()
+            if self._token is not None and now < self._token_valid_until:
+                return self._token  # fetched by another thread meanwhile
+            return self._fetch_token(now)
+
+    def _fetch_token(self, now: float) -> str:
+        url = self._login_url + TOKEN_PATH
+        endpoint = f"POST {TOKEN_PATH}"
+        response, attempts = self._send(
+            lambda: self._session.post(
+                url,
+                data={"grant_type": "client_credentials"},
+                auth=(self._client_id, self._client_secret),
+                headers={"Accept": "application/json"},
+                timeout=self._timeout,
+            ),
+            endpoint=endpoint,
+            host=self._login_url,
+        )
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise self._unavailable(endpoint, status, attempts, None)
+        if status != 200:
+            raise GenesysAuthError(
+                f"Genesys Cloud refused the OAuth token request ({endpoint} at "
+                f"{self._login_url} answered {status}{self._oauth_error(response)}). Either the "
+                "client id/secret in the credentials secret are wrong, the genesys.environment "
+                "(region) in gcnotify.yaml is not the org's region, or the OAuth client is "
+                "disabled. Check the OAuth client under Admin > Integrations > OAuth.",
+                status=status,
+            )
+        body = _json_object(response)
+        access_token = body.get("access_token") if body is not None else None
+        expires_in = body.get("expires_in") if body is not None else None
+        if (
+            not isinstance(access_token, str)
+            or not access_token
+            or not isinstance(expires_in, int)
+            or isinstance(expires_in, bool)
+            or expires_in < 0
+        ):
+            raise GenesysAuthError(
+                f"{endpoint} at {self._login_url} answered 200 without a usable token "
+                "(expected JSON with access_token and expires_in); check that the login URL "
+                "(GCNOTIFY_GENESYS_LOGIN_URL or genesys.environment) points at Genesys Cloud.",
+                status=status,
+            )
+        margin = min(_TOKEN_MARGIN_MAX, _TOKEN_MARGIN_FRACTION * expires_in)
+        self._token = access_token
+        # Measured from before the request was sent, so the cache never outlives the token.
+        self._token_valid_until = now + expires_in - margin
+        return access_token
+
+    def invalidate_token(self, rejected: str | None = None) -> None:
+        """Forget the cached token; the next call fetches a new one.
+
+        ``rejected``: the token a 401 refused; when another thread has already replaced it, the
+        new one is kept.
+        """
+        with self._token_lock:
+            if rejected is not None and self._token != rejected:
+                return
+            self._token = None
+            self._token_valid_until = 0.0
+
+    # ----------------------------------------------------------------- queues
+
+    def clear_queue_cache(self) -> None:
+        """Forget the queue listing, so a new run sees renamed or new queues."""
+        self._queues = None
+
+    def resolve_queues(self, refs: Sequence[str]) -> list[Queue]:
+        """Queues for config refs (exact names or ids), in config order, each queue once.
+
+        Raises ``QueueNotFoundError`` naming every missing ref and the closest real names, so a
+        typo fails the report before anything is fetched or sent.
+        """
+        index = self._queue_index(len(dict.fromkeys(refs)))
+        resolved: dict[str, Queue] = {}
+        missing: list[str] = []
+        for ref in dict.fromkeys(refs):
+            named = index.by_name.get(ref, [])
+            if len(named) > 1:
+                ids = ", ".join(q.id for q in named)
+                raise ReportError(
+                    f"queue name {ref!r} matches {len(named)} Genesys Cloud queues ({ids}); "
+                    "use the queue id in reports[].queues of gcnotify.yaml instead."
+                )
+            queue = named[0] if named else index.by_id.get(ref.lower())
+            if queue is None:
+                missing.append(ref)
+            else:
+                resolved.setdefault(queue.id, queue)
+        if missing:
+            suggestions = {
+                ref: _close_names(ref, index.by_name) for ref in missing if not is_queue_id(ref)
+            }
+            raise QueueNotFoundError(missing, {k: v for k, v in suggestions.items() if v})
+        return list(resolved.values())
+
+    def _queue_index(self, wanted: int) -> _QueueIndex:
+        """Every queue of the org, listed once per run.
+
+        An org holds at least as many queues as the distinct refs a report names, so the pages
+        those refs need certainly exist: they are requested at once (a 200-queue report waits one
+        round trip for its two pages, not two). Pages that page 1 announces beyond them follow,
+        also at once; a listing without ``pageCount`` is followed by ``nextUri``, page by page.
+        """
+        if self._queues is not None:
+            return self._queues
+        self.token()  # one token for all the pages, before they run concurrently
+        first = min(MAX_QUEUE_PAGES, max(1, math.ceil(wanted / QUEUE_PAGE_SIZE)))
+        listings = self._queue_pages(range(1, first + 1))
+        page_count = listings[0].get("pageCount")
+        if isinstance(page_count, int) and not isinstance(page_count, bool):
+            last = min(max(page_count, 1), MAX_QUEUE_PAGES)
+            listings = listings[:last]  # more refs than queues: pages past the end are empty
+            listings += self._queue_pages(range(first + 1, last + 1))
+        else:
+            listings = listings[: _last_linked(listings) + 1]
+            while (
+                len(listings) < MAX_QUEUE_PAGES
+                and listings[-1].get("nextUri")
+                and _entities(listings[-1])
+            ):
+                listings += self._queue_pages([len(listings) + 1])
+        by_name: dict[str, list[Queue]] = {}
+        by_id: dict[str, Queue] = {}
+        for listing in listings:
+            for entity in _entities(listing):
+                queue_id, name = entity.get("id"), entity.get("name")
+                if isinstance(queue_id, str) and isinstance(name, str):
+                    queue = Queue(id=queue_id, name=name)
+                    if queue_id.lower() not in by_id:
+                        by_id[queue_id.lower()] = queue
+                        by_name.setdefault(name, []).append(queue)
+        self._queues = _QueueIndex(by_name=by_name, by_id=by_id)
+        return self._queues
+
+    def _queue_pages(self, numbers: Sequence[int]) -> list[dict[str, Any]]:
+        """Listing pages ``numbers``, in order; several go out at once (at most 4 in flight)."""
+
+        def page(number: int) -> dict[str, Any]:
+            params = {"pageSize": QUEUE_PAGE_SIZE, "pageNumber": number}
+            return self._get_json(QUEUES_PATH, params=params)
+
+        if len(numbers) <= 1:
+            return [page(n) for n in numbers]
+        with ThreadPoolExecutor(
+            max_workers=min(len(numbers), PAGE_WORKERS), thread_name_prefix="gcnotify-queues"
+        ) as pool:
+            return list(pool.map(page, numbers))
+
+    # ------------------------------------------------------------- aggregates
+
+    def query_aggregates(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The aggregates answer for ``body``; ``{}`` or no ``results`` means no data.
+
+        When Genesys answers 400 because the filter holds too many predicates (no limit is
+        documented, see ``queries``), the queue clause is halved and the answers merged.
+        """
+        response = self._authorized("POST", AGGREGATES_PATH, json=dict(body))
+        if response.status_code == 400 and _names_filter_limit(_json_object(response)):
+            halves = split_aggregates_query(body)
+            if halves is not None:
+                response.close()
+                return merge_aggregates_responses([self.query_aggregates(h) for h in halves])
+        return self._checked_json(response, "POST", AGGREGATES_PATH)
+
+    # ---------------------------------------------------------------- plumbing
+
+    def _get_json(self, path: str, *, params: Mapping[str, Any]) -> dict[str, Any]:
+        return self._checked_json(self._authorized("GET", path, params=params), "GET", path)
+
+    def _authorized(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+    ) -> requests.Response:
+        """Send with a bearer token; on 401 fetch a new token and try exactly once more."""
+        url = self._api_url + path
+        endpoint = f"{method} {path}"
+        for attempt in (1, 2):
+            token = self.token()
+            send = functools.partial(
+                self._session.request,
+                method,
+                url,
+                params=params,
+                json=json,
+                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+                timeout=self._timeout,
+            )
+            response, attempts = self._send(send, endpoint=endpoint, host=self._api_url)
+            status = response.status_code
+            if status == 429 or status >= 500:
+                raise self._unavailable(endpoint, status, attempts, _json_object(response))
+            if status != 401:
+                return response
+            response.close()
+            self.invalidate_token(token)
+            if attempt == 2:
+                break
+        raise GenesysAuthError(
+            f"Genesys Cloud answered 401 Unauthorized to {endpoint} even with a freshly issued "
+            "token. The OAuth client may have been disabled or its token revoked, or the API URL "
+            "(GCNOTIFY_GENESYS_API_URL or genesys.environment) belongs to another region than "
+            "the login URL.",
+            status=401,
+        )
+
+    def _send(
+        self, send: Callable[[], requests.Response], *, endpoint: str, host: str
+    ) -> tuple[requests.Response, _Attempts]:
+        """One logical request with the shared retry policy; network errors mapped at the seam."""
+        started = self._clock()
+        tries = 0
+
+        def count() -> None:
+            nonlocal tries
+            tries += 1
+            with self._calls_lock:  # queue pages are counted from several threads
+                self.calls += 1
+
+        try:
+            response = request_with_retry(
+                send,
+                policy=self._policy,
+                server_wait=lambda r: parse_retry_after(r.headers.get("Retry-After"), time.time()),
+                network_retry="all",  # token, GET and the aggregates query are safe to repeat
+                sleep=self._sleep,
+                clock=self._clock,
+                rand=self._rand,
+                on_attempt=count,
+            )
+        except requests.RequestException as exc:
+            attempts = _Attempts(tries, self._clock() - started)
+            reason = self._mask(f"{type(exc).__name__}: {exc}")[:300]
+            raise GenesysUnavailableError(
+                f"could not reach Genesys Cloud ({endpoint} at {host}) after {attempts.count} "
+                f"attempts over {attempts.seconds:.1f} s ({reason}). Check the Lambda's network "
+                "egress and the genesys.environment / GCNOTIFY_GENESYS_*_URL settings; nothing "
+                "was sent, so the report can simply be run again.",
+                status=None,
+            ) from exc
+        return response, _Attempts(tries, self._clock() - started)
+
+    def _unavailable(
+        self,
+        endpoint: str,
+        status: int,
+        attempts: _Attempts,
+        body: Mapping[str, Any] | None,
+    ) -> GenesysUnavailableError:
+        return GenesysUnavailableError(
+            f"Genesys Cloud still answered {status} to {endpoint} after {attempts.count} "
+            f"attempt(s) over {attempts.seconds:.1f} s (rate limited or unavailable)."
+            f"{self._genesys_says(body)} Nothing was sent; run the report again later (Lambda "
+            "retries a failed invocation). A 429 that persists means other integrations share "
+            "this OAuth client's rate limit: give gcnotify its own OAuth client.",
+            status=status,
+        )
+
+    def _checked_json(self, response: requests.Response, method: str, path: str) -> dict[str, Any]:
+        """The JSON object of a 2xx answer, or the error a user can act on."""
+        status = response.status_code
+        endpoint = f"{method} {path}"
+        body = _json_object(response)
+        if 200 <= status < 300:
+            if body is None:
+                raise GenesysRequestError(
+                    f"{endpoint} answered {status} but not with a JSON object; check that the "
+                    "API URL (GCNOTIFY_GENESYS_API_URL or genesys.environment) points at "
+                    "Genesys Cloud.",
+                    status=status,
+                )
+            return body
+        said = self._genesys_says(body)
+        if status == 403:
+            permission = _PERMISSIONS.get(path, "the permission for this endpoint")
+            raise GenesysPermissionError(
+                f"Genesys Cloud answered 403 Forbidden to {endpoint}: the OAuth client's roles "
+                f"lack the permission {permission}. Client-credentials OAuth clients get "
+                "permissions from roles, not scopes: add a role holding it to the OAuth client "
+                f"(Admin > Integrations > OAuth > Roles), for the queues' divisions.{said}",
+                status=403,
+            )
+        raise GenesysRequestError(
+            f"Genesys Cloud rejected {endpoint} with {status}.{said} This is not retried: fix "
+            "the request (for example the report's queues, metrics or media_types).",
+            status=status,
+        )
+
+    def _genesys_says(self, body: Mapping[str, Any] | None) -> str:
+        """Genesys's own ErrorBody message and contextId, for support cases."""
+        if body is None:
+            return ""
+        parts = []
+        message = body.get("message")
+        if isinstance(message, str) and message:
+            parts.append(f" Genesys says: {self._mask(message)[:500]}")
+        code = body.get("code")
+        if isinstance(code, str) and code:
+            parts.append(f" (code {self._mask(code)[:100]})")
+        context_id = body.get("contextId")
+        if isinstance(context_id, str) and context_id:
+            parts.append(f" [contextId {self._mask(context_id)[:100]}]")
+        return "".join(parts) + ("." if parts else "")
+
+    def _oauth_error(self, response: requests.Response) -> str:
+        """The OAuth ``error`` code, when it is a plain code word (never free text)."""
+        body = _json_object(response)
+        code = body.get("error") if body is not None else None
+        if isinstance(code, str) and _OAUTH_ERROR_CODE.match(code):
+            return f", error {self._mask(code)!r}"
+        return ""
+
+    def _mask(self, text: str) -> str:
+        """Replace any credential value the server may echo back."""
+        for secret in (self._client_secret, self._token, self._client_id):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+
+def _json_object(response: requests.Response) -> dict[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _names_filter_limit(body: Mapping[str, Any] | None) -> bool:
+    """True when a 400 ErrorBody blames the size of the filter (its predicates or clauses)."""
+    if body is None:
+        return False
+    limit = body.get("limit")
+    if isinstance(limit, Mapping):
+        key = str(limit.get("key", "")).lower()
+        if any(word in key for word in _FILTER_WORDS):
+            return True
+    text = " ".join(str(body.get(k, "")) for k in ("message", "code")).lower()
+    return any(w in text for w in _FILTER_WORDS) and any(w in text for w in _LIMIT_WORDS)
+
+
+def _close_names(ref: str, by_name: Mapping[str, list[Queue]]) -> list[str]:
+    """Real queue names close to ``ref``, matched case-insensitively ('support' → 'Support')."""
+    folded: dict[str, list[str]] = {}
+    for name in by_name:
+        folded.setdefault(name.lower(), []).append(name)
+    matches = difflib.get_close_matches(ref.lower(), list(folded), n=3, cutoff=0.6)
+    return [name for match in matches for name in folded[match]]
+
+
+def _entities(listing: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    entities = listing.get("entities")
+    if not isinstance(entities, list):
+        return []
+    return [e for e in entities if isinstance(e, Mapping)]
+
+
+def _last_linked(listings: Sequence[Mapping[str, Any]]) -> int:
+    """Index of the last page of a chain without ``pageCount``: the first with no ``nextUri``
+    or no entities (an announced page that came back empty ends the listing too)."""
+    for index, listing in enumerate(listings):
+        if not listing.get("nextUri") or not _entities(listing):
+            return index
+    return len(listings) - 1

@@ -1,0 +1,211 @@
+"""AWS Lambda entry point: ``gcnotify.handlers.report.lambda_handler``.
+
+Cold-start work (reading the environment, validating the config, reading the secret, opening
+HTTP sessions) happens once per container and is reused by warm invocations; the Genesys token
+cached inside the client lives as long as the container. Heavy imports (Jinja2, holidays) wait
+until a report needs them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gcnotify.core.config import load_config
+from gcnotify.core.errors import GcnotifyError, RunFailedError
+from gcnotify.core.model import Config
+from gcnotify.reports.events import RunRequest, parse_event
+from gcnotify.runtime.log import quiet_sdk_loggers
+from gcnotify.runtime.resources import precomputed_holidays
+from gcnotify.runtime.settings import Settings
+
+if TYPE_CHECKING:
+    from gcnotify.aws.ledger import Ledger
+    from gcnotify.aws.secrets import Credentials
+    from gcnotify.genesys.client import GenesysClient
+    from gcnotify.reports.render import Renderer
+    from gcnotify.reports.runner import ReportResult, Services
+    from gcnotify.sendgrid.client import SendGridClient
+
+__all__ = ["handle", "lambda_handler", "reset_cold_start"]
+
+logger = logging.getLogger("gcnotify")
+quiet_sdk_loggers()
+
+
+@dataclass
+class _ColdStart:
+    """Everything built once per container."""
+
+    settings: Settings
+    config: Config
+    seams: _Seams | None = None
+    aws_session: Any = None
+
+    def aws_client(self, service: str, error: type[GcnotifyError]) -> Any:
+        """A boto3 client from the container's one Session (clients share its loaded models).
+
+        A missing region or a bad endpoint becomes our error, with the fix.
+        """
+        import boto3
+        from botocore.exceptions import BotoCoreError
+
+        if self.aws_session is None:
+            self.aws_session = boto3.session.Session()
+        try:
+            return self.aws_session.client(service, endpoint_url=self.settings.aws_endpoint_url)
+        except BotoCoreError as exc:
+            raise error(
+                f"cannot create the AWS {service} client ({type(exc).__name__}: {exc}); set "
+                "AWS_REGION or AWS_DEFAULT_REGION (Lambda sets it) and AWS credentials"
+            ) from None
+
+    def _read_secret(self, client: Any) -> Credentials:
+        from gcnotify.aws.secrets import load_credentials
+
+        return load_credentials(client, self.settings.resolve_secret_id(self.config))
+
+    def _make_ledger(self) -> Ledger | None:
+        if self.settings.ledger_table is None:
+            return None
+        from gcnotify.aws.ledger import Ledger
+        from gcnotify.core.errors import LedgerError
+
+        client = self.aws_client("dynamodb", LedgerError)
+        return Ledger(client, self.settings.ledger_table)
+
+    def connect(self) -> tuple[Credentials, Ledger | None]:
+        """The secret and the ledger, once per container, the read overlapping the client.
+
+        Building a boto3 client is CPU work (~15-20 ms); the Secrets Manager read is a network
+        round trip. The read runs on a worker thread while this thread builds the DynamoDB
+        client, so the round trip costs nothing. Clients are made on this thread only: a boto3
+        Session is not thread-safe, its clients are.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        from gcnotify.core.errors import SecretError
+
+        secrets_client = self.aws_client("secretsmanager", SecretError)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gcnotify-secret") as pool:
+            read = pool.submit(self._read_secret, secrets_client)
+            try:
+                ledger = self._make_ledger()
+            finally:
+                # The secret's error (the first step's) wins over the ledger's, as in sequence.
+                credentials = read.result()
+        return credentials, ledger
+
+    def get_services(self, out_dir: Path | None) -> Services:
+        """The run's seams; built on the first call, reused by every later invocation."""
+        if self.seams is None:
+            from gcnotify.genesys.client import GenesysClient
+            from gcnotify.reports.render import Renderer
+            from gcnotify.runtime.resources import compiled_templates_dir, templates_dir
+            from gcnotify.sendgrid.client import SendGridClient
+
+            creds, ledger = self.connect()
+            templates = templates_dir()
+            endpoints = self.settings.endpoints(self.config)
+            self.seams = _Seams(
+                genesys=GenesysClient(
+                    login_url=endpoints.genesys_login,
+                    api_url=endpoints.genesys_api,
+                    client_id=creds.genesys_client_id,
+                    client_secret=creds.genesys_client_secret,
+                ),
+                sendgrid=SendGridClient(creds.sendgrid_api_key, endpoints.sendgrid),
+                ledger=ledger,
+                # Templates are loaded and checked at cold start, before anything is fetched.
+                renderer=Renderer(templates, compiled_templates_dir(templates)),
+            )
+        from gcnotify.reports.runner import Services
+
+        return Services(
+            genesys=self.seams.genesys,
+            renderer=self.seams.renderer,
+            sendgrid=self.seams.sendgrid,
+            ledger=self.seams.ledger,
+            out_dir=out_dir,
+        )
+
+
+@dataclass
+class _Seams:
+    genesys: GenesysClient
+    sendgrid: SendGridClient
+    ledger: Ledger | None
+    renderer: Renderer
+
+
+_state: _ColdStart | None = None
+
+
+def reset_cold_start() -> None:
+    """Forget the cached config, secret and clients (tests; a new container does this)."""
+    global _state  # noqa: PLW0603 - the per-container cache is module state by design
+    _state = None
+
+
+def _cold_start(environ: Mapping[str, str]) -> _ColdStart:
+    global _state  # noqa: PLW0603
+    if _state is None:
+        settings = Settings.from_env(environ)
+        _state = _ColdStart(
+            settings=settings,
+            config=load_config(settings.config_path, holidays=precomputed_holidays()),
+        )
+    return _state
+
+
+def summarize(request: RunRequest, results: list[ReportResult]) -> dict[str, Any]:
+    failed = [r.report for r in results if r.status == "failed"]
+    return {
+        "ok": not failed,
+        "scheduled_time": request.scheduled_time.isoformat() if request.scheduled_time else None,
+        "report_date": request.report_date.isoformat() if request.report_date else None,
+        "execution_id": request.execution_id,
+        "dry_run": request.dry_run,
+        "failed": failed,
+        "reports": [r.to_dict() for r in results],
+    }
+
+
+def handle(
+    event: object,
+    *,
+    environ: Mapping[str, str] | None = None,
+    out_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Run one invocation; the Lambda handler and ``gcnotify run`` both come through here."""
+    from gcnotify.reports.runner import run_reports, send_alerts
+
+    state = _cold_start(os.environ if environ is None else environ)
+    request = parse_event(event, [r.id for r in state.config.reports])
+    services = state.get_services(out_dir)
+    results = run_reports(state.config, request, services)
+    summary = summarize(request, results)
+    if not request.dry_run:
+        summary["alerts_sent"] = send_alerts(state.config, results, services)
+    logger.info("run finished", extra={"summary": summary})
+    if not summary["ok"]:
+        raise RunFailedError(
+            f"{len(summary['failed'])} of {len(results)} report(s) failed: "
+            + json.dumps(summary, ensure_ascii=False)
+        )
+    return summary
+
+
+def lambda_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
+    """Lambda entry point; a dry run writes its email under /tmp (the only writable path)."""
+    out_dir = (
+        Path("/tmp/gcnotify-out")  # noqa: S108 - Lambda's only writable directory
+        if isinstance(event, dict) and event.get("dry_run")
+        else None
+    )
+    return handle(event, out_dir=out_dir)

@@ -1,0 +1,1 @@
+"""The reports pipeline: plan the business day, collect from Genesys, render, send once."""

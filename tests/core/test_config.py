@@ -1,0 +1,267 @@
+"""Config loading: every problem at once, with key path, value and fix."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from gcnotify.core.config import is_queue_id, load_config, parse_config
+from gcnotify.core.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+
+MINIMAL: dict[str, Any] = {
+    "genesys": {"environment": "mypurecloud.com"},
+    "sendgrid": {"from": {"email": "reports@example.com", "name": "Reports"}},
+    "reports": [
+        {
+            "id": "support-daily",
+            "title": "Support queues",
+            "timezone": "America/New_York",
+            "queues": ["Support"],
+            "recipients": {"to": ["sup@example.com"]},
+        }
+    ],
+}
+
+
+def problems_of(data: object) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(data)
+    return [str(p) for p in info.value.problems]
+
+
+def with_report(**changes: Any) -> dict[str, Any]:
+    data = copy.deepcopy(MINIMAL)
+    data["reports"][0].update(changes)
+    return data
+
+
+def test_shipped_config_is_valid() -> None:
+    """The gcnotify.yaml that ships in the Lambda artifact loads without a problem."""
+    config = load_config(REPO / "gcnotify.yaml")
+    assert len(config.reports) >= 1
+    assert config.genesys.environment == "mypurecloud.com"
+
+
+def test_minimal_config_gets_documented_defaults() -> None:
+    """Omitted keys take the SPEC §3 defaults."""
+    report = parse_config(MINIMAL).reports[0]
+    assert report.window == "previous_business_day"
+    assert frozenset({0, 1, 2, 3, 4}) == report.business_days
+    assert report.interval == "P1D"
+    assert report.on_empty == "no_activity_email"
+    assert "{business_date" in report.subject
+
+
+def test_misspelled_timezone_suggests_the_real_one() -> None:
+    """A typo in a time zone names the key, the value and the likely fix."""
+    found = problems_of(with_report(timezone="America/New_Yrok"))
+    assert found == [
+        "reports[0].timezone: 'America/New_Yrok' is not an IANA time zone "
+        "(did you mean 'America/New_York'?)"
+    ]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    """Three bad keys in two sections give three problems in one error."""
+    data = with_report(timezone="Mars/Base", metrics=["offered", "avg_handle"])
+    data["sendgrid"]["from"]["email"] = "not-an-email"
+    found = problems_of(data)
+    assert len(found) == 3
+    assert any(p.startswith("sendgrid.from.email:") for p in found)
+    assert any(p.startswith("reports[0].timezone:") for p in found)
+    assert any(p.startswith("reports[0].metrics[1]:") for p in found)
+
+
+def test_unknown_key_is_rejected_with_suggestion() -> None:
+    """A misspelled key is an error, not silently ignored."""
+    data = with_report(recipents={"to": ["a@example.com"]})
+    found = problems_of(data)
+    assert any("reports[0].recipents: unknown key (did you mean 'recipients'?)" in p for p in found)
+
+
+def test_unknown_top_level_key_is_rejected() -> None:
+    """Unknown keys at the top level are errors too."""
+    data = copy.deepcopy(MINIMAL)
+    data["report"] = []
+    assert any(p.startswith("report: unknown key") for p in problems_of(data))
+
+
+def test_tutorial_metric_name_maps_to_ours() -> None:
+    """A Genesys or tutorial metric name points to the report metric to use."""
+    found = problems_of(with_report(metrics=["averageHandleTime"]))
+    assert any("(did you mean 'aht'?)" in p for p in found)
+
+
+def test_weekday_typo_suggests_name() -> None:
+    """Weekday names get close-match suggestions."""
+    found = problems_of(with_report(business_days=["MON", "TUES", "Wendesday"]))
+    assert any("reports[0].business_days[1]" in p and "'TUE'" in p for p in found)
+    assert any("reports[0].business_days[2]" in p and "'WED'" in p for p in found)
+
+
+def test_weekday_names_are_case_insensitive() -> None:
+    """'mon' and 'MON' are the same day."""
+    report = parse_config(with_report(business_days=["mon", "Sat"])).reports[0]
+    assert frozenset({0, 5}) == report.business_days
+
+
+def test_environment_must_be_a_real_region() -> None:
+    """An invented host such as the tutorials' mygenesys.com fails at load."""
+    data = copy.deepcopy(MINIMAL)
+    data["genesys"]["environment"] = "api.us.mygenesys.com"
+    found = problems_of(data)
+    assert any(p.startswith("genesys.environment: 'api.us.mygenesys.com' is not") for p in found)
+
+
+def test_environment_given_as_url_says_write_the_domain() -> None:
+    """A full API URL is recognised and the fix says to write just the domain."""
+    data = copy.deepcopy(MINIMAL)
+    data["genesys"]["environment"] = "https://api.mypurecloud.ie"
+    found = problems_of(data)
+    assert any("write just the domain: 'mypurecloud.ie'" in p for p in found)
+
+
+def test_environment_given_as_region_key_names_its_domain() -> None:
+    """An SDK region key is mapped to its domain in the fix."""
+    data = copy.deepcopy(MINIMAL)
+    data["genesys"]["environment"] = "eu_central_1"
+    assert any("'mypurecloud.de'" in p for p in problems_of(data))
+
+
+def test_duplicate_report_ids_rejected() -> None:
+    """Report ids key the send ledger, so they must be unique."""
+    data = copy.deepcopy(MINIMAL)
+    data["reports"].append(copy.deepcopy(data["reports"][0]))
+    found = problems_of(data)
+    assert any(p.startswith("reports[1].id: 'support-daily' is already used") for p in found)
+
+
+def test_report_id_format() -> None:
+    """Report ids are lowercase letters, digits and hyphens."""
+    found = problems_of(with_report(id="Support Daily"))
+    assert any(p.startswith("reports[0].id: 'Support Daily' must be lowercase") for p in found)
+
+
+def test_missing_required_keys_each_named() -> None:
+    """An empty report lists each required key."""
+    data = copy.deepcopy(MINIMAL)
+    data["reports"] = [{}]
+    found = problems_of(data)
+    for key in ("id", "title", "timezone", "queues", "recipients"):
+        assert any(p.startswith(f"reports[0].{key}:") for p in found), key
+
+
+def test_empty_file_lists_required_sections() -> None:
+    """An empty config names genesys, sendgrid and reports."""
+    found = problems_of(None)
+    assert {"genesys", "sendgrid", "reports"} == {p.split(":")[0] for p in found}
+
+
+def test_bad_recipient_address() -> None:
+    """A malformed recipient names its position in the list."""
+    found = problems_of(with_report(recipients={"to": ["ok@example.com", "broken.example.com"]}))
+    assert any(p.startswith("reports[0].recipients.to[1]: 'broken.example.com'") for p in found)
+
+
+def test_duplicate_queue_rejected() -> None:
+    """A queue listed twice is flagged."""
+    found = problems_of(with_report(queues=["Support", "Support"]))
+    assert any("reports[0].queues[1]: 'Support' is listed twice" in p for p in found)
+
+
+def test_queue_with_trailing_space_rejected() -> None:
+    """Queue names match exactly, so stray spaces are flagged rather than failing at 6 a.m."""
+    found = problems_of(with_report(queues=["Support "]))
+    assert any("leading or trailing spaces" in p for p in found)
+
+
+def test_bad_window_interval_and_on_empty() -> None:
+    """Enumerated values list the allowed choices."""
+    found = problems_of(with_report(window="last_business_day", interval="PT15M", on_empty="no"))
+    assert any(p.startswith("reports[0].window:") and "previous_business_day" in p for p in found)
+    assert any(p.startswith("reports[0].interval: 'PT15M' is not one of P1D") for p in found)
+    assert any(p.startswith("reports[0].on_empty:") for p in found)
+
+
+def test_subject_with_unknown_placeholder_rejected() -> None:
+    """A subject template that cannot be formatted fails at load, not at send time."""
+    found = problems_of(with_report(subject="{title} {date}"))
+    assert any(p.startswith("reports[0].subject:") for p in found)
+
+
+def test_holiday_dates_parse() -> None:
+    """Listed closed dates load as dates, whether YAML parsed them or not."""
+    report = parse_config(
+        with_report(holidays={"dates": [date(2026, 12, 24), "2026-12-31"]})
+    ).reports[0]
+    assert report.holidays is not None
+    assert frozenset({date(2026, 12, 24), date(2026, 12, 31)}) == report.holidays.dates
+
+
+def test_bad_holiday_date() -> None:
+    """A malformed holiday date names its index."""
+    found = problems_of(with_report(holidays={"dates": ["24/12/2026"]}))
+    assert any(p.startswith("reports[0].holidays.dates[0]:") for p in found)
+
+
+def test_unknown_holiday_country() -> None:
+    """An unsupported holiday country is reported with the key path."""
+    found = problems_of(with_report(holidays={"country": "XX"}))
+    assert any(p.startswith("reports[0].holidays.country:") for p in found)
+
+
+def test_bad_media_type() -> None:
+    """Media types are checked against the Genesys values."""
+    found = problems_of(with_report(media_types=["voicee"]))
+    assert any("'voice'" in p and p.startswith("reports[0].media_types[0]") for p in found)
+
+
+def test_yaml_syntax_error_has_line(tmp_path: Path) -> None:
+    """A YAML syntax error says where."""
+    path = tmp_path / "bad.yaml"
+    path.write_text("genesys:\n  environment: [unclosed\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.problems[0].path.startswith("line ")
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    """A missing file is a ConfigError naming the path."""
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "nope.yaml")
+    assert "nope.yaml" in str(info.value)
+
+
+def test_config_error_message_lists_each_problem() -> None:
+    """The error's text has one line per problem, for the CLI and the Lambda log."""
+    with pytest.raises(ConfigError) as info:
+        parse_config(with_report(timezone="Nowhere", queues=[]))
+    text = str(info.value)
+    assert "2 problems" in text
+    assert "nothing was fetched or sent" in text
+
+
+def test_is_queue_id() -> None:
+    """UUID-shaped refs are ids; anything else is a name."""
+    assert is_queue_id("5f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b")
+    assert not is_queue_id("Support")
+
+
+def test_yaml_round_trip_of_spec_example(tmp_path: Path) -> None:
+    """The SPEC §3 example (with a real queue list) loads."""
+    spec_example = yaml.safe_load((REPO / "gcnotify.yaml").read_text())
+    spec_example["reports"][0]["queues"] = [
+        "Support",
+        "Billing",
+        "5f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b",
+    ]
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(spec_example))
+    assert len(load_config(path).reports[0].queues) == 3

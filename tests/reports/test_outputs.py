@@ -1,0 +1,57 @@
+"""Writing an email as .html, .txt and .eml from the SendGrid body."""
+
+from __future__ import annotations
+
+import base64
+import email
+from email import policy
+from pathlib import Path
+
+from gcnotify.reports.outputs import eml_from_mail_body, write_outputs
+
+BODY = {
+    "personalizations": [
+        {
+            "to": [{"email": "sup@example.com", "name": "Sup"}],
+            "cc": [{"email": "cc@example.com"}],
+            "subject": "Support — Fri 20 Nov 2026",
+            "custom_args": {"gcnotify_report_id": "support-daily"},
+        }
+    ],
+    "from": {"email": "reports@example.com", "name": "Reports"},
+    "reply_to": {"email": "ops@example.com"},
+    "content": [
+        {"type": "text/plain", "value": "Offered 12"},
+        {"type": "text/html", "value": "<p>Offered <b>12</b> — é</p>"},
+    ],
+    "attachments": [
+        {
+            "content": base64.b64encode(b"a,b\n1,2\n").decode(),
+            "type": "text/csv",
+            "filename": "x.csv",
+            "disposition": "attachment",
+        }
+    ],
+}
+
+
+def test_eml_round_trips() -> None:
+    """The .eml parses back with the same headers, parts and attachment."""
+    msg = email.message_from_bytes(eml_from_mail_body(BODY), policy=policy.default)
+    assert msg["Subject"] == "Support — Fri 20 Nov 2026"
+    assert msg["To"] == "Sup <sup@example.com>"
+    assert msg["Cc"] == "cc@example.com"
+    assert msg["X-gcnotify-report-id"] == "support-daily"
+    html = msg.get_body(("html",))
+    assert html is not None
+    assert "<b>12</b> — é" in html.get_content()
+    attachments = list(msg.iter_attachments())
+    assert [a.get_filename() for a in attachments] == ["x.csv"]
+    assert attachments[0].get_payload(decode=True) == b"a,b\n1,2\n"
+
+
+def test_write_outputs(tmp_path: Path) -> None:
+    """Three files are written with the parts' content."""
+    paths = write_outputs(tmp_path / "out", "support-daily-2026-11-20", BODY)
+    assert [p.suffix for p in paths] == [".html", ".txt", ".eml"]
+    assert paths[1].read_text() == "Offered 12"
