@@ -48,7 +48,7 @@ def ledger_of(stack: DemoStack) -> Ledger:
 
 
 def record(stack: DemoStack) -> str:
-    found = ledger_of(stack).lookup("support-daily", date(2026, 11, 20))
+    found = ledger_of(stack).lookup("support-daily#2026-11-20")
     return "none" if found is None else f"{found.status} (attempts {found.attempts})"
 
 
@@ -127,8 +127,12 @@ def crash_between_fetch_and_send(stack: DemoStack) -> str:
 
 
 def stale_claim(stack: DemoStack) -> str:
+    claimed = datetime(2026, 11, 21, tzinfo=UTC)
     ledger_of(stack).claim(
-        "support-daily", date(2026, 11, 20), now=datetime(2026, 11, 21, tzinfo=UTC), owner="x"
+        "support-daily#2026-11-20",
+        owner="x",
+        now=claimed,
+        lease_until=claimed + timedelta(minutes=5),
     )
     return invoke(stack, EVENT)
 
@@ -157,10 +161,15 @@ def ledger_overhead(work: Path, runs: int = 50) -> tuple[float, int]:
         for i in range(runs):
             day = date(2026, 1, 1) + timedelta(days=i)
             t0 = time.perf_counter()
-            ledger.lookup("r", day)
-            ledger.claim("r", day, now=now, owner="bench")
+            key = f"r#{day.isoformat()}"
+            ledger.lookup(key)
+            ledger.claim(key, owner="bench", now=now, lease_until=now + timedelta(minutes=5))
             ledger.mark_sent(
-                "r", day, now=now, message_id="m", recipients=("a@example.com",), status="sent"
+                key,
+                owner="bench",
+                now=now,
+                message_id="m",
+                attributes={"recipients": ["a@example.com"], "report_status": "sent"},
             )
             samples.append(time.perf_counter() - t0)
     return statistics.median(samples) * 1000, ledger.calls // runs

@@ -1,25 +1,19 @@
-"""The send ledger: at most one email per (report id, business date), in DynamoDB.
+"""The send ledger: one DynamoDB item per send key, written only with conditional writes.
 
-SendGrid's mail/send has no idempotency key, so "never twice" has to be ours. The protocol:
-
-1. ``lookup`` before any Genesys call: a ``sent`` record answers ``already_sent`` for free.
-2. ``claim`` right before the SendGrid call: one conditional write that succeeds only when no
-   record exists or the last attempt is known to have failed. Of two concurrent runs exactly one
-   wins. A crash *before* the claim leaves nothing behind, so the next run simply sends.
-3. ``mark_sent`` with the SendGrid message id right after the 202, or ``mark_failed`` when the
-   send certainly did not happen. A claim left ``in_progress`` (the process died, or SendGrid's
-   answer was lost) may have been delivered: it is never re-sent automatically; ``force`` does.
+This module is storage only: it reads and writes records and maps every AWS failure to
+``LedgerError``. What a record *means* for a new send (already sent, held by a live run, outcome
+unknown) is decided in one place, ``gcnotify.aws.once``.
 
 Conditional writes are used directly rather than Powertools' idempotency utility: that utility
-keys on the event payload and would re-run the whole invocation, while the unit here is one
-report of several, and its claim must sit between "fetched" and "sent", not around the handler.
+keys on the event payload and would re-run the whole invocation, while the unit here is one send
+of several, and its claim must sit between "fetched" and "sent", not around the handler.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from gcnotify.core.errors import LedgerError
@@ -27,12 +21,36 @@ from gcnotify.core.errors import LedgerError
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-__all__ = ["Claim", "Ledger", "LedgerRecord", "create_ledger_table", "ledger_key"]
+__all__ = ["ClaimWrite", "Ledger", "LedgerRecord", "RecordStatus", "create_ledger_table"]
 
 RETENTION = timedelta(days=400)  # TTL: long enough to answer a backfill a year later
-ALERT_RETENTION = timedelta(days=30)  # an alert record only needs to outlive the retries
 
-RecordStatus = Literal["in_progress", "sent", "failed"]
+RecordStatus = Literal["in_progress", "sent", "failed", "unknown"]
+_STATUSES: dict[str, RecordStatus] = {
+    "in_progress": "in_progress",
+    "sent": "sent",
+    "failed": "failed",
+    "unknown": "unknown",
+}
+Attributes = Mapping[str, "str | Sequence[str]"]
+
+# Attributes the ledger itself owns; callers' attributes may not overwrite them.
+_OWN = frozenset(
+    {
+        "pk",
+        "status",
+        "claim_token",
+        "claimed_at",
+        "lease_until",
+        "attempts",
+        "sent_at",
+        "failed_at",
+        "unknown_at",
+        "message_id",
+        "error",
+        "expires_at",
+    }
+)
 
 
 def create_ledger_table(client: DynamoDBClient, table: str) -> None:
@@ -45,49 +63,80 @@ def create_ledger_table(client: DynamoDBClient, table: str) -> None:
     )
 
 
-def ledger_key(report_id: str, business_date: date) -> str:
-    return f"{report_id}#{business_date.isoformat()}"
+def _s(item: Mapping[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    return value.get("S") if isinstance(value, dict) else None
 
 
 @dataclass(frozen=True)
 class LedgerRecord:
-    report_id: str
-    business_date: str
+    """One send key's record, as read back (every field optional in old records)."""
+
+    key: str
     status: RecordStatus
-    attempts: int
-    claimed_at: str | None = None
+    attempts: int = 0
+    claim_token: str | None = None
+    claimed_at: datetime | None = None
+    lease_until: datetime | None = None
     sent_at: str | None = None
     message_id: str | None = None
     error: str | None = None
-    recipients: tuple[str, ...] = ()
+    attributes: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
-    def from_item(cls, item: dict[str, Any]) -> LedgerRecord:
-        def s(name: str) -> str | None:
-            value = item.get(name, {})
-            return value.get("S") if isinstance(value, dict) else None
+    def from_item(cls, item: Mapping[str, Any]) -> LedgerRecord:
+        def when(name: str) -> datetime | None:
+            text = _s(item, name)
+            try:
+                return datetime.fromisoformat(text) if text else None
+            except ValueError:
+                return None
 
+        status = _s(item, "status")
+        attributes: dict[str, str | tuple[str, ...]] = {}
+        for name, value in item.items():
+            if name in _OWN or not isinstance(value, dict):
+                continue
+            if "S" in value:
+                attributes[name] = value["S"]
+            elif "L" in value:
+                attributes[name] = tuple(v["S"] for v in value["L"] if "S" in v)
+        try:
+            attempts = int(item.get("attempts", {}).get("N", "0"))
+        except (AttributeError, ValueError):
+            attempts = 0
         return cls(
-            report_id=s("report_id") or "",
-            business_date=s("business_date") or "",
-            status=(s("status") or "in_progress"),  # type: ignore[arg-type]
-            attempts=int(item.get("attempts", {}).get("N", "0")),
-            claimed_at=s("claimed_at"),
-            sent_at=s("sent_at"),
-            message_id=s("message_id"),
-            error=s("error"),
-            recipients=tuple(
-                entry["S"] for entry in item.get("recipients", {}).get("L", []) if "S" in entry
-            ),
+            key=_s(item, "pk") or "",
+            # A record with no readable status is treated as a live claim, the safe reading.
+            status=status
+            if status in ("in_progress", "sent", "failed", "unknown")
+            else "in_progress",  # type: ignore[arg-type]
+            attempts=attempts,
+            claim_token=_s(item, "claim_token") or _s(item, "claimed_by"),
+            claimed_at=when("claimed_at"),
+            lease_until=when("lease_until"),
+            sent_at=_s(item, "sent_at"),
+            message_id=_s(item, "message_id") or None,
+            error=_s(item, "error"),
+            attributes=attributes,
         )
 
 
 @dataclass(frozen=True)
-class Claim:
-    """The outcome of ``claim``: ``won`` means this run may send; else ``existing`` says why not."""
+class ClaimWrite:
+    """The claim write's outcome: ``won``, else the record that refused it (None if it vanished)."""
 
     won: bool
     existing: LedgerRecord | None = None
+
+
+def _values(attributes: Attributes) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in attributes.items():
+        if name in _OWN:
+            raise ValueError(f"ledger attribute {name!r} is reserved")
+        out[name] = {"S": value} if isinstance(value, str) else {"L": [{"S": v} for v in value]}
+    return out
 
 
 class Ledger:
@@ -98,142 +147,118 @@ class Ledger:
         self.table = table
         self.calls = 0
 
-    def _error(self, action: str, exc: Exception) -> LedgerError:
-        code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
+    def _error(self, action: str, exc: BaseException) -> LedgerError:
+        """Our error for any failure of the AWS SDK or below it (a closed connection included)."""
+        response = getattr(exc, "response", None)
+        error = response.get("Error") if isinstance(response, Mapping) else None
+        code = error.get("Code") if isinstance(error, Mapping) else None
         return LedgerError(
-            f"send ledger (DynamoDB table {self.table!r}) could not {action} ({code}); "
-            "nothing was sent, so a retry is safe. Check the table exists "
-            "(GCNOTIFY_LEDGER_TABLE) and the function may GetItem/PutItem/UpdateItem on it"
+            f"send ledger (DynamoDB table {self.table!r}) could not {action} "
+            f"({code or type(exc).__name__}); check the table exists (GCNOTIFY_LEDGER_TABLE), "
+            "the function may GetItem/PutItem/UpdateItem on it, and DynamoDB is reachable"
         )
 
-    def lookup(self, report_id: str, business_date: date) -> LedgerRecord | None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
+    def lookup(self, key: str) -> LedgerRecord | None:
         self.calls += 1
         try:
             response = self._client.get_item(
-                TableName=self.table,
-                Key={"pk": {"S": ledger_key(report_id, business_date)}},
-                ConsistentRead=True,
+                TableName=self.table, Key={"pk": {"S": key}}, ConsistentRead=True
             )
-        except (BotoCoreError, ClientError) as exc:
+        except Exception as exc:
             raise self._error("be read", exc) from None
         item = response.get("Item")
         return LedgerRecord.from_item(dict(item)) if item else None
 
     def claim(
         self,
-        report_id: str,
-        business_date: date,
+        key: str,
         *,
-        now: datetime,
         owner: str,
+        now: datetime,
+        lease_until: datetime,
         force: bool = False,
-    ) -> Claim:
-        """Atomically mark the send as in progress; lose to a ``sent`` or ``in_progress`` record."""
-        from botocore.exceptions import BotoCoreError, ClientError
+        attributes: Attributes | None = None,
+    ) -> ClaimWrite:
+        """Mark the send in progress, owned by ``owner``, unless a record other than a failed
+        attempt exists (``force`` claims whatever is there).
+
+        When the write was applied but its answer lost, the SDK's retry meets our own claim:
+        that is recognised by the owner and counts as won.
+        """
+        from botocore.exceptions import ClientError
 
         self.calls += 1
-        kwargs: dict[str, Any] = {}
-        if not force:
-            kwargs["ConditionExpression"] = "attribute_not_exists(pk) OR #status = :failed"
-            kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        names = {"#status": "status", "#error": "error"}
         values: dict[str, Any] = {
             ":in_progress": {"S": "in_progress"},
             ":now": {"S": now.isoformat()},
             ":owner": {"S": owner},
+            ":lease": {"S": lease_until.isoformat()},
             ":one": {"N": "1"},
-            ":report": {"S": report_id},
-            ":date": {"S": business_date.isoformat()},
             ":expires": {"N": str(int((now + RETENTION).timestamp()))},
         }
+        sets = [
+            "#status = :in_progress",
+            "claimed_at = :now",
+            "claim_token = :owner",
+            "lease_until = :lease",
+            "expires_at = :expires",
+        ]
+        for i, (name, value) in enumerate(_values(attributes or {}).items()):
+            names[f"#a{i}"] = name
+            values[f":a{i}"] = value
+            sets.append(f"#a{i} = :a{i}")
+        kwargs: dict[str, Any] = {}
         if not force:
+            kwargs["ConditionExpression"] = "attribute_not_exists(pk) OR #status = :failed"
+            kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
             values[":failed"] = {"S": "failed"}
         try:
             self._client.update_item(
                 TableName=self.table,
-                Key={"pk": {"S": ledger_key(report_id, business_date)}},
-                UpdateExpression=(
-                    "SET #status = :in_progress, claimed_at = :now, claimed_by = :owner, "
-                    "report_id = :report, business_date = :date, expires_at = :expires "
-                    "ADD attempts :one REMOVE #error"
-                ),
-                ExpressionAttributeNames={"#status": "status", "#error": "error"},
+                Key={"pk": {"S": key}},
+                UpdateExpression=f"SET {', '.join(sets)} ADD attempts :one REMOVE #error",
+                ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
                 **kwargs,
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                item = getattr(exc, "response", {}).get("Item")
-                existing = LedgerRecord.from_item(dict(item)) if item else None
-                if existing is None:
-                    existing = self.lookup(report_id, business_date)
-                return Claim(won=False, existing=existing)
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise self._error("record the claim", exc) from None
+            item: Any = exc.response.get("Item")
+            existing = LedgerRecord.from_item(item) if isinstance(item, dict) else self.lookup(key)
+            if existing is not None and existing.claim_token == owner:
+                return ClaimWrite(won=True)
+            return ClaimWrite(won=False, existing=existing)
+        except Exception as exc:
             raise self._error("record the claim", exc) from None
-        except BotoCoreError as exc:
-            raise self._error("record the claim", exc) from None
-        return Claim(won=True)
-
-    def claim_alert(
-        self, report_id: str, business_date: date, error_type: str, *, now: datetime
-    ) -> bool:
-        """True the first time this failure (report, date, error type) is alerted on.
-
-        Lambda retries a failed run, and each attempt would otherwise mail the same alert again.
-        """
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        self.calls += 1
-        try:
-            self._client.update_item(
-                TableName=self.table,
-                Key={"pk": {"S": f"alert#{ledger_key(report_id, business_date)}#{error_type}"}},
-                UpdateExpression="SET alerted_at = :now, expires_at = :expires",
-                ConditionExpression="attribute_not_exists(pk)",
-                ExpressionAttributeValues={
-                    ":now": {"S": now.isoformat()},
-                    ":expires": {"N": str(int((now + ALERT_RETENTION).timestamp()))},
-                },
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise self._error("record the alert", exc) from None
-        except BotoCoreError as exc:
-            raise self._error("record the alert", exc) from None
-        return True
+        return ClaimWrite(won=True)
 
     def mark_sent(
         self,
-        report_id: str,
-        business_date: date,
+        key: str,
         *,
+        owner: str,
         now: datetime,
         message_id: str | None,
-        recipients: Sequence[str],
-        status: str,
+        attributes: Attributes | None = None,
     ) -> None:
-        self._finish(
-            report_id,
-            business_date,
-            "SET #status = :sent, sent_at = :now, message_id = :mid, recipients = :to, "
-            "report_status = :rs",
-            {
-                ":sent": {"S": "sent"},
-                ":now": {"S": now.isoformat()},
-                ":mid": {"S": message_id or ""},
-                ":to": {"L": [{"S": address} for address in recipients]},
-                ":rs": {"S": status},
-            },
-        )
+        extra = _values(attributes or {})
+        names = {f"#a{i}": name for i, name in enumerate(extra)}
+        sets = ["#status = :sent", "sent_at = :now", "message_id = :mid"]
+        sets += [f"#a{i} = :a{i}" for i in range(len(extra))]
+        values = {":sent": {"S": "sent"}, ":now": {"S": now.isoformat()}}
+        values[":mid"] = {"S": message_id or ""}
+        values.update({f":a{i}": value for i, value in enumerate(extra.values())})
+        self._finish(key, owner, f"SET {', '.join(sets)}", names, values)
 
-    def mark_failed(
-        self, report_id: str, business_date: date, *, now: datetime, error: str
-    ) -> None:
+    def mark_failed(self, key: str, *, owner: str, now: datetime, error: str) -> None:
+        """The send certainly did not happen: a later run may claim it again."""
         self._finish(
-            report_id,
-            business_date,
+            key,
+            owner,
             "SET #status = :failed, failed_at = :now, #error = :err",
+            {"#error": "error"},
             {
                 ":failed": {"S": "failed"},
                 ":now": {"S": now.isoformat()},
@@ -241,33 +266,38 @@ class Ledger:
             },
         )
 
-    def note_unknown_outcome(
-        self, report_id: str, business_date: date, *, now: datetime, error: str
-    ) -> None:
-        """Keep the claim ``in_progress`` (maybe delivered) but record why, for the next run."""
+    def mark_unknown(self, key: str, *, owner: str, now: datetime, error: str) -> None:
+        """The send may have happened (its answer was lost): never re-sent without force."""
         self._finish(
-            report_id,
-            business_date,
-            "SET #error = :err, unknown_at = :now",
-            {":err": {"S": error[:1000]}, ":now": {"S": now.isoformat()}},
+            key,
+            owner,
+            "SET #status = :unknown, unknown_at = :now, #error = :err",
+            {"#error": "error"},
+            {
+                ":unknown": {"S": "unknown"},
+                ":now": {"S": now.isoformat()},
+                ":err": {"S": error[:1000]},
+            },
         )
 
     def _finish(
-        self, report_id: str, business_date: date, update: str, values: dict[str, Any]
+        self,
+        key: str,
+        owner: str,
+        update: str,
+        names: dict[str, str],
+        values: dict[str, Any],
     ) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
+        """Record an outcome, only on our own claim (a forced claim since then owns the key)."""
         self.calls += 1
         try:
             self._client.update_item(
                 TableName=self.table,
-                Key={"pk": {"S": ledger_key(report_id, business_date)}},
+                Key={"pk": {"S": key}},
                 UpdateExpression=update,
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames={
-                    name: name[1:] for name in ("#status", "#error") if name in update
-                },
-                ExpressionAttributeValues=values,
+                ConditionExpression="claim_token = :owner",
+                ExpressionAttributeNames={"#status": "status", **names},
+                ExpressionAttributeValues={**values, ":owner": {"S": owner}},
             )
-        except (BotoCoreError, ClientError) as exc:
+        except Exception as exc:
             raise self._error("record the result", exc) from None

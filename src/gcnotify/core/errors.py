@@ -9,7 +9,8 @@ value or HTTP status was involved, and what to do about it. No message ever hold
     ├── SecretError                  the Secrets Manager secret is missing, unreadable or incomplete
     ├── EventError                   the invocation event (or CLI arguments) is malformed
     ├── ReportError                  a report cannot be built (e.g. a queue name does not exist)
-    │   └── QueueNotFoundError
+    │   ├── QueueNotFoundError
+    │   └── UnexpectedAnswerError    the Genesys answer does not fit the query (other queues, …)
     ├── RenderError                  a template is missing or failed to render
     ├── ApiError                     an HTTP API answered with an error or could not be reached
     │   ├── GenesysError
@@ -59,11 +60,16 @@ __all__ = [
     "SendGridRequestError",
     "SendGridTooLargeError",
     "SendGridUnavailableError",
+    "UnexpectedAnswerError",
 ]
 
 
 class GcnotifyError(Exception):
     """Base of every error gcnotify raises on purpose."""
+
+    # True when the failed request may still have reached the provider (its answer was lost):
+    # the exactly-once guard then records the send as unknown instead of failed.
+    maybe_sent: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,16 @@ class QueueNotFoundError(ReportError):
             + ". Queue names are exact and case-sensitive; fix reports[].queues in gcnotify.yaml "
             "or use the queue id."
         )
+
+
+class UnexpectedAnswerError(ReportError):
+    """The Genesys answer holds data that does not fit the query that was sent.
+
+    Data for queues that were not asked for, results not grouped by queue, negative counts,
+    intervals outside the window or of another granularity, stats missing what a metric needs:
+    such an answer is refused rather than read as "no activity", because its numbers cannot be
+    trusted.
+    """
 
 
 class RenderError(GcnotifyError):
@@ -183,6 +199,8 @@ class SendGridOutcomeUnknownError(SendGridUnavailableError):
 
     mail/send has no idempotency key, so this is never retried automatically.
     """
+
+    maybe_sent = True
 
 
 class LedgerError(GcnotifyError):

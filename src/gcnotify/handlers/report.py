@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -101,7 +102,7 @@ class _ColdStart:
                 credentials = read.result()
         return credentials, ledger
 
-    def get_services(self, out_dir: Path | None) -> Services:
+    def get_services(self, out_dir: Path | None, deadline: datetime | None = None) -> Services:
         """The run's seams; built on the first call, reused by every later invocation."""
         if self.seams is None:
             from gcnotify.genesys.client import GenesysClient
@@ -124,15 +125,19 @@ class _ColdStart:
                 # Templates are loaded and checked at cold start, before anything is fetched.
                 renderer=Renderer(templates, compiled_templates_dir(templates)),
             )
+        from gcnotify.aws.once import Once
         from gcnotify.reports.runner import Services
 
-        return Services(
+        services = Services(
             genesys=self.seams.genesys,
             renderer=self.seams.renderer,
             sendgrid=self.seams.sendgrid,
-            ledger=self.seams.ledger,
             out_dir=out_dir,
+            deadline=deadline,
         )
+        if self.seams.ledger is not None:
+            services.once = Once(self.seams.ledger, now=services.now)
+        return services
 
 
 @dataclass
@@ -164,7 +169,9 @@ def _cold_start(environ: Mapping[str, str]) -> _ColdStart:
 
 
 def summarize(request: RunRequest, results: list[ReportResult]) -> dict[str, Any]:
-    failed = [r.report for r in results if r.status == "failed"]
+    from gcnotify.reports.runner import NOT_OK
+
+    failed = [r.report for r in results if r.status in NOT_OK]
     return {
         "ok": not failed,
         "scheduled_time": request.scheduled_time.isoformat() if request.scheduled_time else None,
@@ -181,13 +188,18 @@ def handle(
     *,
     environ: Mapping[str, str] | None = None,
     out_dir: Path | None = None,
+    deadline: datetime | None = None,
 ) -> dict[str, Any]:
-    """Run one invocation; the Lambda handler and ``gcnotify run`` both come through here."""
-    from gcnotify.reports.runner import run_reports, send_alerts
+    """Run one invocation; the Lambda handler and ``gcnotify run`` both come through here.
+
+    ``deadline``: when the invocation must have finished (Lambda's timeout), if known.
+    """
+    from gcnotify.reports.alerts import send_alerts
+    from gcnotify.reports.runner import run_reports
 
     state = _cold_start(os.environ if environ is None else environ)
     request = parse_event(event, [r.id for r in state.config.reports])
-    services = state.get_services(out_dir)
+    services = state.get_services(out_dir, deadline)
     results = run_reports(state.config, request, services)
     summary = summarize(request, results)
     if not request.dry_run:
@@ -195,7 +207,7 @@ def handle(
     logger.info("run finished", extra={"summary": summary})
     if not summary["ok"]:
         raise RunFailedError(
-            f"{len(summary['failed'])} of {len(results)} report(s) failed: "
+            f"{len(summary['failed'])} of {len(results)} report(s) did not succeed: "
             + json.dumps(summary, ensure_ascii=False)
         )
     return summary
@@ -208,4 +220,16 @@ def lambda_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
         if isinstance(event, dict) and event.get("dry_run")
         else None
     )
-    return handle(event, out_dir=out_dir)
+    return handle(event, out_dir=out_dir, deadline=_deadline(context))
+
+
+def _deadline(context: object) -> datetime | None:
+    """When Lambda will stop this invocation, from the context's remaining time."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if not callable(remaining):
+        return None
+    try:
+        millis = int(remaining())
+    except (TypeError, ValueError):
+        return None
+    return datetime.now(UTC) + timedelta(milliseconds=millis)

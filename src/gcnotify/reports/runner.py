@@ -14,14 +14,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from gcnotify.aws.once import Blocked
 from gcnotify.core.calendar import closed_days
-from gcnotify.core.errors import (
-    AmbiguousSendError,
-    GcnotifyError,
-    LedgerError,
-    SendGridOutcomeUnknownError,
-)
-from gcnotify.core.model import Config, Recipients, ReportConfig
+from gcnotify.core.errors import GcnotifyError, LedgerError
+from gcnotify.core.model import Config, ReportConfig
 from gcnotify.core.windows import ReportWindow, Skip, local_date, plan_window
 from gcnotify.reports.events import RunRequest
 from gcnotify.reports.metrics import build_table, genesys_metrics
@@ -31,13 +27,13 @@ from gcnotify.runtime.resources import precomputed_holidays
 from gcnotify.sendgrid.client import build_mail_body, unique_recipients
 
 if TYPE_CHECKING:
-    from gcnotify.aws.ledger import Ledger, LedgerRecord
+    from gcnotify.aws.once import Once
     from gcnotify.core.mail import RenderedEmail
     from gcnotify.genesys.client import GenesysClient
     from gcnotify.reports.render import Renderer
     from gcnotify.sendgrid.client import SendGridClient
 
-__all__ = ["ReportResult", "Services", "run_report", "run_reports", "send_alerts"]
+__all__ = ["NOT_OK", "ReportResult", "Services", "report_key", "run_report", "run_reports"]
 
 logger = logging.getLogger("gcnotify")
 
@@ -47,14 +43,18 @@ Status = Literal[
     "skipped_empty",
     "skipped_holiday",
     "already_sent",
+    "in_progress",
     "dry_run",
     "failed",
+    "unknown",
 ]
+# Statuses a person must look at: the invocation fails (so Lambda retries and alarms fire).
+NOT_OK: frozenset[str] = frozenset({"failed", "unknown", "in_progress"})
 
 
 @dataclass
 class ReportResult:
-    """One entry of the invocation summary (SPEC §5)."""
+    """One entry of the invocation summary."""
 
     report: str
     status: Status
@@ -104,34 +104,29 @@ class Services:
     sendgrid: SendGridClient | None = None
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     out_dir: Path | None = None
-    ledger: Ledger | None = None
+    once: Once | None = None  # the exactly-once guard; None only without a ledger table
+    deadline: datetime | None = None  # when this invocation must have finished (Lambda's)
 
 
-# A claim younger than this with no recorded outcome belongs to a run that may still be going
-# (Lambda's timeout is 5 minutes in template.yaml); an older one was left by a crash.
-CLAIM_LEASE = timedelta(minutes=15)
+def report_key(report_id: str, business_date: date) -> str:
+    """The exactly-once key of one report's send: (report id, business date)."""
+    return f"{report_id}#{business_date.isoformat()}"
 
 
-def _existing_send(record: LedgerRecord, now: datetime, result: ReportResult) -> None:
-    """Answer from a ledger record that blocks this send: already sent, or ambiguous."""
-    if record.status == "sent":
-        result.status = "already_sent"
-        result.sendgrid_message_id = record.message_id or None
-        result.note = f"sent at {record.sent_at}; use force to send again"
-        return
-    claimed = datetime.fromisoformat(record.claimed_at) if record.claimed_at else None
-    if record.error is None and claimed is not None and now - claimed < CLAIM_LEASE:
-        result.status = "already_sent"
-        result.note = f"another invocation claimed this send at {record.claimed_at}"
-        return
-    why = f" ({record.error})" if record.error else " and did not finish"
-    raise AmbiguousSendError(
-        f"an earlier attempt claimed this send at {record.claimed_at}{why}; SendGrid may have "
-        f"accepted it, so it is not re-sent automatically. Check SendGrid Email Activity for "
-        f"gcnotify_report_id={record.report_id} gcnotify_business_date={record.business_date}; "
-        'if it was not delivered, re-run with force (event "force": true, or gcnotify run '
-        "--force)"
-    )
+def _answer_blocked(
+    blocked: Blocked, report: ReportConfig, day: date, result: ReportResult
+) -> None:
+    """Report a send the guard refused: sent earlier, held by a live run, or outcome unknown."""
+    result.status = blocked.status
+    result.sendgrid_message_id = blocked.message_id
+    result.note = blocked.note
+    if blocked.status == "unknown":
+        result.error = (
+            f"{blocked.note}. In SendGrid Email Activity, search for "
+            f"gcnotify_report_id={report.id} gcnotify_business_date={day.isoformat()}; "
+            'to send it again: event "force": true, or gcnotify run --force'
+        )
+        result.error_type = "AmbiguousSendError"
 
 
 def _run_day(report: ReportConfig, request: RunRequest, now: datetime) -> tuple[date, bool]:
@@ -151,7 +146,8 @@ def run_report(
     try:
         _produce(config, report, request, services, result)
     except GcnotifyError as exc:
-        result.status = "failed"
+        # A send whose answer was lost may have been delivered: unknown, not failed.
+        result.status = "unknown" if exc.maybe_sent else "failed"
         result.error = str(exc)
         result.error_type = type(exc).__name__
     except Exception as exc:  # a bug must not stop the other reports; it is still reported
@@ -185,17 +181,18 @@ def _produce(
         return
     window = plan
     result.window = window
-    ledger = None if request.dry_run else services.ledger
-    if ledger is None and not request.dry_run and not request.force:
+    once = None if request.dry_run else services.once
+    if once is None and not request.dry_run and not request.force:
         raise LedgerError(
             "GCNOTIFY_LEDGER_TABLE is not set, so nothing would stop this run from sending a "
             "report that was already sent. Set it to the stack's LedgerTable output, or use a dry "
             "run, or force to send without the ledger"
         )
-    if ledger is not None and not request.force:
-        record = ledger.lookup(report.id, window.business_date)
-        if record is not None and record.status != "failed":
-            _existing_send(record, services.now(), result)
+    key = report_key(report.id, window.business_date)
+    if once is not None and not request.force:
+        blocked = once.check(key)
+        if blocked is not None:
+            _answer_blocked(blocked, report, window.business_date, result)
             return
 
     queues = services.genesys.resolve_queues(report.queues)
@@ -245,121 +242,30 @@ def _produce(
         return
     if services.sendgrid is None:
         raise GcnotifyError("no SendGrid client is configured for a real send")
-    if ledger is not None:
-        claim = ledger.claim(
-            report.id,
-            window.business_date,
-            now=services.now(),
-            owner=request.execution_id or "manual",
-            force=request.force,
-        )
-        if not claim.won:
-            if claim.existing is None:  # deleted between the write and the read: be safe
-                raise AmbiguousSendError("the send ledger refused the claim; re-run to retry")
-            _existing_send(claim.existing, services.now(), result)
-            return
-    try:
-        sent = services.sendgrid.send(mail_body)
-    except SendGridOutcomeUnknownError as exc:
-        if ledger is not None:
-            ledger.note_unknown_outcome(
-                report.id, window.business_date, now=services.now(), error=str(exc)
-            )
-        raise
-    except GcnotifyError as exc:
-        if ledger is not None:
-            ledger.mark_failed(report.id, window.business_date, now=services.now(), error=str(exc))
-        raise
-    result.sendgrid_message_id = sent.message_id
+    sendgrid = services.sendgrid
+    if once is None:  # forced, with no ledger configured
+        result.sendgrid_message_id = sendgrid.send(mail_body).message_id
+        result.status = sent_status
+        return
+    outcome = once.send(
+        key,
+        lambda: sendgrid.send(mail_body).message_id,
+        deadline=services.deadline,
+        force=request.force,
+        attributes={"report_id": report.id, "business_date": window.business_date.isoformat()},
+        sent_attributes={
+            "recipients": [*recipients.to, *recipients.cc, *recipients.bcc],
+            "report_status": sent_status,
+        },
+    )
+    if isinstance(outcome, Blocked):
+        _answer_blocked(outcome, report, window.business_date, result)
+        return
+    result.sendgrid_message_id = outcome.message_id
     result.status = sent_status
-    if ledger is not None:
-        try:
-            ledger.mark_sent(
-                report.id,
-                window.business_date,
-                now=services.now(),
-                message_id=sent.message_id,
-                recipients=(*recipients.to, *recipients.cc, *recipients.bcc),
-                status=sent_status,
-            )
-        except GcnotifyError as exc:
-            # The mail went out; the claim stays in_progress, so no later run re-sends it.
-            result.note = f"sent, but the ledger could not record it: {exc}"
-            logger.error(result.note, extra={"report": report.id})
-
-
-# What a person should do next, by error type; the error message itself names the details.
-_ACTIONS = {
-    "SecretError": "Fix the Secrets Manager secret as described above.",
-    "QueueNotFoundError": "Fix reports[].queues in gcnotify.yaml (or use the queue id), "
-    "then redeploy.",
-    "GenesysAuthError": "Check genesys_client_id/genesys_client_secret in the secret, "
-    "genesys.environment in gcnotify.yaml, and that the OAuth client is active.",
-    "GenesysPermissionError": "Add the named permission to the OAuth client's role in "
-    "Genesys Cloud Admin, then re-run for this date.",
-    "SendGridAuthError": "Create a SendGrid API key with Mail Send permission and update "
-    "sendgrid_api_key in the secret, then re-run for this date.",
-    "SendGridForbiddenError": "Verify the from address as a SendGrid Sender Identity, "
-    "then re-run for this date.",
-    "AmbiguousSendError": "Check SendGrid Email Activity; re-run with force only if the "
-    "report was not delivered.",
-    "SendGridOutcomeUnknownError": "Check SendGrid Email Activity; re-run with force only "
-    "if the report was not delivered.",
-}
-_DEFAULT_ACTION = (
-    "Lambda retries the run automatically. If it keeps failing, read the error above and the "
-    "function's logs, then re-run for this date (gcnotify run --date YYYY-MM-DD)."
-)
-
-
-def _first_alert(result: ReportResult, services: Services) -> bool:
-    """False when the ledger shows this failure was already alerted on (a retried run)."""
-    if services.ledger is None or result.business_date is None:
-        return True
-    try:
-        return services.ledger.claim_alert(
-            result.report,
-            result.business_date,
-            result.error_type or "unknown",
-            now=services.now(),
-        )
-    except GcnotifyError:
-        return True  # better a second alert than none
-
-
-def send_alerts(config: Config, results: Sequence[ReportResult], services: Services) -> int:
-    """Mail ``alerts.to`` one short plain email per failed report; return how many were sent.
-
-    An alert that cannot be sent is logged, not raised: the invocation already fails loudly.
-    """
-    if not config.alerts.to or services.sendgrid is None:
-        return 0
-    sent = 0
-    for result in results:
-        if result.status != "failed":
-            continue
-        if not _first_alert(result, services):
-            logger.info("alert for %s already sent for this failure", result.report)
-            continue
-        email = services.renderer.render_alert(
-            result.report,
-            result.business_date,
-            result.error or "unknown error",
-            _ACTIONS.get(result.error_type or "", _DEFAULT_ACTION),
-        )
-        body = build_mail_body(
-            email,
-            sender=config.sendgrid,
-            recipients=unique_recipients(Recipients(to=config.alerts.to)),
-            custom_args={"gcnotify_report_id": result.report, "gcnotify_alert": "failure"},
-            categories=("gcnotify-alert",),
-        )
-        try:
-            services.sendgrid.send(body)
-            sent += 1
-        except GcnotifyError as exc:
-            logger.error("could not send the failure alert for %s: %s", result.report, exc)
-    return sent
+    if outcome.note is not None:
+        result.note = outcome.note
+        logger.error(outcome.note, extra={"report": report.id})
 
 
 def run_reports(config: Config, request: RunRequest, services: Services) -> list[ReportResult]:

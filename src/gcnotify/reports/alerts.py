@@ -1,0 +1,107 @@
+"""Failure alerts: one short mail per failed report and business day, sent once.
+
+An alert goes through the same exactly-once guard as a report, keyed by (report, business date,
+error type), so Lambda's retries of a failed run do not mail the same alert again, and it is
+recorded only once SendGrid accepted it: a failed alert send leaves the key free for the retry.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from gcnotify.aws.once import Blocked
+from gcnotify.core.errors import GcnotifyError, LedgerError
+from gcnotify.core.model import Config, Recipients
+from gcnotify.sendgrid.client import build_mail_body, unique_recipients
+
+if TYPE_CHECKING:
+    from gcnotify.reports.runner import ReportResult, Services
+
+__all__ = ["ALERTED", "alert_key", "send_alerts"]
+
+logger = logging.getLogger("gcnotify")
+
+# Statuses that reach a person now. in_progress does not: another run is still sending, and if
+# it never finishes, a later run finds the claim past its lease (unknown) and alerts then.
+ALERTED = frozenset({"failed", "unknown"})
+
+
+def alert_key(result: ReportResult) -> str:
+    day = result.business_date.isoformat() if result.business_date else "no-date"
+    return f"alert#{result.report}#{day}#{result.error_type or 'unknown'}"
+
+
+# What a person should do next, by error type; the error message itself names the details.
+_ACTIONS = {
+    "SecretError": "Fix the Secrets Manager secret as described above.",
+    "QueueNotFoundError": "Fix reports[].queues in gcnotify.yaml (or use the queue id), "
+    "then redeploy.",
+    "GenesysAuthError": "Check genesys_client_id/genesys_client_secret in the secret, "
+    "genesys.environment in gcnotify.yaml, and that the OAuth client is active.",
+    "GenesysPermissionError": "Add the named permission to the OAuth client's role in "
+    "Genesys Cloud Admin, then re-run for this date.",
+    "SendGridAuthError": "Create a SendGrid API key with Mail Send permission and update "
+    "sendgrid_api_key in the secret, then re-run for this date.",
+    "SendGridForbiddenError": "Verify the from address as a SendGrid Sender Identity, "
+    "then re-run for this date.",
+    "AmbiguousSendError": "Check SendGrid Email Activity; re-run with force only if the "
+    "report was not delivered.",
+    "SendGridOutcomeUnknownError": "Check SendGrid Email Activity; re-run with force only "
+    "if the report was not delivered.",
+}
+_DEFAULT_ACTION = (
+    "Lambda retries the run automatically. If it keeps failing, read the error above and the "
+    "function's logs, then re-run for this date (gcnotify run --date YYYY-MM-DD)."
+)
+
+
+def send_alerts(config: Config, results: Sequence[ReportResult], services: Services) -> int:
+    """Mail ``alerts.to`` one short plain email per failed report; return how many were sent.
+
+    An alert that cannot be sent is logged, not raised: the invocation already fails loudly.
+    """
+    if not config.alerts.to or services.sendgrid is None:
+        return 0
+    sendgrid = services.sendgrid
+    sent = 0
+    for result in results:
+        if result.status not in ALERTED:
+            continue
+        email = services.renderer.render_alert(
+            result.report,
+            result.business_date,
+            result.error or "unknown error",
+            _ACTIONS.get(result.error_type or "", _DEFAULT_ACTION),
+        )
+        body = build_mail_body(
+            email,
+            sender=config.sendgrid,
+            recipients=unique_recipients(Recipients(to=config.alerts.to)),
+            custom_args={"gcnotify_report_id": result.report, "gcnotify_alert": "failure"},
+            categories=("gcnotify-alert",),
+        )
+        try:
+            if services.once is None:
+                sendgrid.send(body)
+            else:
+                try:
+                    outcome = services.once.send(
+                        alert_key(result),
+                        lambda: sendgrid.send(body).message_id,  # noqa: B023 - called at once
+                        deadline=services.deadline,
+                        attributes={"report_id": result.report, "kind": "alert"},
+                    )
+                except GcnotifyError as exc:
+                    if not isinstance(exc, LedgerError):
+                        raise
+                    sendgrid.send(body)  # no ledger: better a second alert than none
+                else:
+                    if isinstance(outcome, Blocked):
+                        logger.info("alert for %s: %s", result.report, outcome.note)
+                        continue
+            sent += 1
+        except GcnotifyError as exc:
+            logger.error("could not send the failure alert for %s: %s", result.report, exc)
+    return sent
