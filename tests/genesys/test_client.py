@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs
@@ -517,6 +518,108 @@ def test_other_400_is_not_split(rsps: responses.RequestsMock, clock: FakeClock) 
     with pytest.raises(GenesysRequestError):
         client.query_aggregates(query_body(SUPPORT.id, BILLING.id, SALES.id))
     assert client.calls == 2
+
+
+# ---------------------------------------------------------------- request size
+
+# A report body of N queues costs 360 + 111 × (N − 1) bytes of compact JSON (this query_body):
+# 4,502 queues take 499,971 bytes, 4,503 take 500,082, just over the 500,000-byte budget.
+FITS_WHOLE = 4502
+
+
+def many_queue_ids(count: int) -> list[str]:
+    return [str(uuid.UUID(int=i)) for i in range(count)]
+
+
+def queues_per_call(rsps: responses.RequestsMock) -> list[int]:
+    return [len(b["filter"]["clauses"][0]["predicates"]) for b in aggregates_sent(rsps)]
+
+
+def answer_for(request: Any) -> tuple[int, dict[str, str], str]:
+    """Echo one empty group per queue asked for, so merged answers can be counted."""
+    body = json.loads(request.body)
+    groups = [
+        {"group": {"queueId": p["value"]}, "data": []}
+        for p in body["filter"]["clauses"][0]["predicates"]
+    ]
+    return 200, {}, json.dumps({"results": groups})
+
+
+def test_body_at_the_budget_goes_out_in_one_query(
+    rsps: responses.RequestsMock, clock: FakeClock
+) -> None:
+    """4,502 queues still fit one body: one query, as for any normal report."""
+    add_token(rsps)
+    rsps.add_callback(responses.POST, AGG_URL, callback=answer_for)
+    client = make_client(clock)
+    client.query_aggregates(query_body(*many_queue_ids(FITS_WHOLE)))
+    assert ([FITS_WHOLE], 2) == (queues_per_call(rsps), client.calls)
+
+
+def test_one_queue_more_splits_before_sending(
+    rsps: responses.RequestsMock, clock: FakeClock
+) -> None:
+    """4,503 queues would pass the budget: two even queries go out, no 400 needed."""
+    add_token(rsps)
+    rsps.add_callback(responses.POST, AGG_URL, callback=answer_for)
+    client = make_client(clock)
+    client.query_aggregates(query_body(*many_queue_ids(FITS_WHOLE + 1)))
+    assert ([2252, 2251], 3) == (queues_per_call(rsps), client.calls)
+
+
+def test_six_thousand_queues_cost_two_queries_under_the_limit(
+    rsps: responses.RequestsMock, clock: FakeClock
+) -> None:
+    """A 6,000-queue body (666,249 bytes) goes out as two bodies, each under 512,000 bytes."""
+    add_token(rsps)
+    rsps.add_callback(responses.POST, AGG_URL, callback=answer_for)
+    make_client(clock).query_aggregates(query_body(*many_queue_ids(6000)))
+    sizes = [len(c.request.body or b"") for c in rsps.calls if c.request.url == AGG_URL]
+    assert (2, True) == (len(sizes), all(size <= 500_000 for size in sizes))
+
+
+def test_split_answers_are_merged_in_queue_order(
+    rsps: responses.RequestsMock, clock: FakeClock
+) -> None:
+    """Every queue's group comes back once, in the order the queues were asked."""
+    add_token(rsps)
+    rsps.add_callback(responses.POST, AGG_URL, callback=answer_for)
+    ids = many_queue_ids(10_000)
+    merged = make_client(clock).query_aggregates(query_body(*ids))
+    assert ids == [r["group"]["queueId"] for r in merged["results"]]
+
+
+def test_ten_thousand_queues_cost_three_queries(
+    rsps: responses.RequestsMock, clock: FakeClock
+) -> None:
+    """1,110,360 bytes need three bodies: the fewest that each fit, shared out evenly."""
+    add_token(rsps)
+    rsps.add_callback(responses.POST, AGG_URL, callback=answer_for)
+    make_client(clock).query_aggregates(query_body(*many_queue_ids(10_000)))
+    assert [3334, 3333, 3333] == queues_per_call(rsps)
+
+
+def test_body_sent_is_the_body_measured(rsps: responses.RequestsMock, clock: FakeClock) -> None:
+    """The bytes on the wire are compact JSON with a JSON content type, so the size is exact."""
+    add_token(rsps)
+    rsps.post(AGG_URL, json=RESULT)
+    body = query_body()
+    make_client(clock).query_aggregates(body)
+    request = rsps.calls[-1].request
+    compact = json.dumps(body, separators=(",", ":")).encode()
+    assert (compact, "application/json") == (request.body, request.headers["Content-Type"])
+
+
+def test_oversized_body_that_cannot_be_split_is_a_clear_error(
+    rsps: responses.RequestsMock, clock: FakeClock
+) -> None:
+    """A body too large and not split by queue fails before any call, naming the limit."""
+    body = query_body(*many_queue_ids(6000))
+    body["groupBy"] = ["mediaType"]
+    client = make_client(clock)
+    with pytest.raises(GenesysRequestError, match=r"512,000 bytes") as info:
+        client.query_aggregates(body)
+    assert (0, True) == (client.calls, "reports[].queues" in str(info.value))
 
 
 # ------------------------------------------------------------------------- queues

@@ -13,8 +13,9 @@ import pytz
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gcnotify.core.errors import ReportError
+from gcnotify.core.errors import ReportError, UnexpectedAnswerError
 from gcnotify.core.model import METRIC_NAMES, Queue
+from gcnotify.core.windows import ReportWindow
 from gcnotify.reports.metrics import (
     METRICS,
     ReportTable,
@@ -161,8 +162,8 @@ def test_missing_metric_is_zero_count_and_no_data_average() -> None:
     assert (0.0, None) == (report.rows[0].values["handled"], report.rows[0].values["aht"])
 
 
-def test_unknown_metrics_queues_and_group_keys_are_ignored() -> None:
-    """Extra metrics, other queues and extra group keys do not disturb the rows."""
+def test_unknown_metrics_and_extra_group_keys_are_ignored() -> None:
+    """Extra metrics and extra group keys next to queueId do not disturb the rows."""
     response = {
         "results": [
             {
@@ -170,14 +171,9 @@ def test_unknown_metrics_queues_and_group_keys_are_ignored() -> None:
                 "data": [
                     {
                         "interval": DAY,
-                        "metrics": [stats("nOffered", count=2), stats("nBrandNew", count=9)],
+                        "metrics": [stats("nOffered", count=2), stats("nBrandNew", count=-9)],
                     }
                 ],
-            },
-            result("q-other", stats("nOffered", count=50)),
-            {
-                "group": {"mediaType": "voice"},
-                "data": [{"interval": DAY, "metrics": [stats("nOffered", count=7)]}],
             },
         ]
     }
@@ -329,6 +325,225 @@ def test_non_numeric_stat_is_a_report_error() -> None:
     """A count that is not a number is a broken response, not zero activity."""
     with pytest.raises(ReportError, match=r"stats\.count"):
         table({"results": [result("q-support", stats("nOffered", count="many"))]})  # type: ignore[arg-type]
+
+
+# --- answers that do not fit the question -----------------------------------------------------
+
+NY = pytz.timezone("America/New_York")
+# The business day DAY covers, as the runner plans it (New York, EDT since 10 March 2024).
+WINDOW = ReportWindow(
+    kind="previous_business_day",
+    timezone="America/New_York",
+    business_date=datetime(2024, 3, 11).date(),
+    start=NY.localize(datetime(2024, 3, 11)),
+    end=NY.localize(datetime(2024, 3, 12)),
+)
+
+
+def checked(
+    response: dict[str, Any], metrics: tuple[str, ...] = METRIC_NAMES, granularity: str = "P1D"
+) -> ReportTable:
+    """``table`` with the report window passed: the span the query asked for."""
+    return build_table(
+        response, [SUPPORT, BILLING], metrics, "America/New_York", granularity, window=WINDOW
+    )
+
+
+def test_empty_results_list_is_no_activity() -> None:
+    """``{"results": []}`` is a well-formed empty answer: no data, no error."""
+    assert not checked({"results": []}).has_data
+
+
+def test_zero_counts_for_requested_queues_are_no_activity() -> None:
+    """Requested queues with zero counts in the window are no activity, not an error."""
+    response = {"results": [result("q-support", stats("nOffered", count=0))]}
+    assert not checked(response).has_data
+
+
+def test_unexpected_answer_is_a_report_error() -> None:
+    """The new error is a ReportError, so the runner records the report as failed."""
+    assert issubclass(UnexpectedAnswerError, ReportError)
+
+
+def test_answer_only_for_queues_not_asked_for_is_an_error() -> None:
+    """Data for other queues only is a wrong answer, not 'no activity' for the asked ones."""
+    response = {"results": [result("q-other", stats("nOffered", count=50))]}
+    with pytest.raises(UnexpectedAnswerError, match=r"did not ask for.*q-other"):
+        table(response)
+
+
+def test_a_queue_not_asked_for_next_to_asked_ones_is_an_error() -> None:
+    """One foreign queue among the asked ones means Genesys answered another question."""
+    response = {
+        "results": [
+            result("q-support", stats("nOffered", count=2)),
+            result("q-other", stats("nOffered", count=5)),
+        ]
+    }
+    with pytest.raises(UnexpectedAnswerError, match="q-other"):
+        table(response)
+
+
+def test_queue_id_in_other_letter_case_is_the_asked_queue() -> None:
+    """Queue ids are UUIDs: an upper-case id in the answer is the queue that was asked for."""
+    response = {"results": [result("Q-SUPPORT", stats("nOffered", count=4))]}
+    assert 4.0 == table(response).rows[0].values["offered"]
+
+
+@pytest.mark.parametrize(
+    "group",
+    [None, {}, {"mediaType": "voice"}, {"queueId": None}, {"queueId": 7}, "q-support"],
+    ids=["absent", "empty", "media-only", "null-id", "numeric-id", "not-an-object"],
+)
+def test_result_without_queue_grouping_is_an_error(group: object) -> None:
+    """A result not grouped by queueId cannot be put on any row: the answer is refused."""
+    entry: dict[str, Any] = {"data": [{"interval": DAY, "metrics": [stats("nOffered", count=7)]}]}
+    if group is not None:
+        entry["group"] = group
+    with pytest.raises(UnexpectedAnswerError, match=r"group\.queueId"):
+        table({"results": [entry]})
+
+
+@pytest.mark.parametrize(
+    ("metrics", "entry", "field"),
+    [
+        (("offered",), stats("nOffered", count=-1), "count"),
+        (("aht",), stats("tHandle", count=2, sum=-5000), "sum"),
+        (("aht",), stats("tHandle", count=-2, sum=5000), "count"),
+        (("service_level",), stats("oServiceLevel", numerator=-1, denominator=4), "numerator"),
+        (("service_level",), stats("oServiceLevel", numerator=1, denominator=-4), "denominator"),
+    ],
+)
+def test_negative_stats_are_an_error(
+    metrics: tuple[str, ...], entry: dict[str, Any], field: str
+) -> None:
+    """Counts, sums, numerators and denominators are never negative in a real answer."""
+    with pytest.raises(UnexpectedAnswerError, match=f"negative {field}"):
+        table({"results": [result("q-support", entry)]}, metrics)
+
+
+def test_interval_before_the_window_is_an_error() -> None:
+    """A bucket from the day before the window is another day's answer."""
+    day_before = "2024-03-10T05:00:00.000Z/2024-03-11T04:00:00.000Z"
+    response = {"results": [result("q-support", stats("nOffered", count=3), interval=day_before)]}
+    with pytest.raises(UnexpectedAnswerError, match="outside the report window"):
+        checked(response)
+
+
+def test_interval_overlapping_the_window_end_is_an_error() -> None:
+    """A bucket that runs past the window end (a UTC day, say) does not fit the window."""
+    utc_day = "2024-03-11T00:00:00.000Z/2024-03-12T00:00:00.000Z"
+    response = {"results": [result("q-support", stats("nOffered", count=3), interval=utc_day)]}
+    with pytest.raises(UnexpectedAnswerError, match="outside the report window"):
+        checked(response)
+
+
+def test_interval_inside_the_window_is_accepted() -> None:
+    """The window's own day bucket reads normally when the window is passed."""
+    response = {"results": [result("q-support", stats("nOffered", count=3))]}
+    assert 3.0 == checked(response).rows[0].values["offered"]
+
+
+def test_daily_bucket_in_an_hourly_report_is_an_error() -> None:
+    """A PT1H report answered with one bucket for the whole day did not get hours."""
+    response = {"results": [result("q-support", stats("nOffered", count=3))]}
+    with pytest.raises(UnexpectedAnswerError, match="PT1H"):
+        checked(response, ("offered",), "PT1H")
+
+
+def test_hourly_bucket_in_a_daily_report_is_an_error() -> None:
+    """A P1D report answered with an hour bucket did not get days."""
+    hour = "2024-03-11T13:00:00.000Z/2024-03-11T14:00:00.000Z"
+    response = {"results": [result("q-support", stats("nOffered", count=3), interval=hour)]}
+    with pytest.raises(UnexpectedAnswerError, match="P1D"):
+        checked(response, ("offered",))
+
+
+def test_half_hour_bucket_in_an_hourly_report_is_an_error() -> None:
+    """Half hours are not the hours a PT1H report asked for."""
+    half = "2024-03-11T13:00:00.000Z/2024-03-11T13:30:00.000Z"
+    response = {"results": [result("q-support", stats("nOffered", count=3), interval=half)]}
+    with pytest.raises(UnexpectedAnswerError, match="PT1H"):
+        checked(response, ("offered",), "PT1H")
+
+
+def test_granularity_is_checked_without_a_window() -> None:
+    """Even when no window is passed, a day bucket in a PT30M report is refused."""
+    response = {"results": [result("q-support", stats("nOffered", count=3))]}
+    with pytest.raises(UnexpectedAnswerError, match="PT30M"):
+        table(response, ("offered",), "PT30M")
+
+
+def test_short_dst_day_is_one_daily_bucket() -> None:
+    """The 23-hour spring-forward day is one P1D bucket, not a granularity mismatch."""
+    window = ReportWindow(
+        kind="previous_business_day",
+        timezone="America/New_York",
+        business_date=datetime(2024, 3, 10).date(),
+        start=NY.localize(datetime(2024, 3, 10)),
+        end=NY.localize(datetime(2024, 3, 11)),
+    )
+    short_day = "2024-03-10T05:00:00.000Z/2024-03-11T04:00:00.000Z"
+    response = {"results": [result("q-support", stats("nOffered", count=3), interval=short_day)]}
+    report = build_table(
+        response, [SUPPORT], ("offered",), "America/New_York", "P1D", window=window
+    )
+    assert 3.0 == report.total.values["offered"]
+
+
+def test_malformed_interval_in_a_daily_report_is_an_error() -> None:
+    """Daily reports read the interval too: one that is not 'start/end' is refused."""
+    response = {"results": [result("q-support", stats("nOffered", count=1), interval="today")]}
+    with pytest.raises(UnexpectedAnswerError, match="today"):
+        table(response, ("offered",))
+
+
+@pytest.mark.parametrize(
+    ("metrics", "entry", "field"),
+    [
+        (("offered",), stats("nOffered", sum=12), "count"),
+        (("answered",), stats("tAnswered", sum=12), "count"),
+        (("aht",), stats("tHandle", count=3), "sum"),
+        (("aht",), stats("tHandle", sum=9000), "count"),
+        (("abandon_rate",), stats("tAbandon", max=3), "count"),
+        (("service_level",), stats("oServiceLevel", numerator=1, ratio=0.5), "denominator"),
+        (("service_level",), stats("oServiceLevel", denominator=4, ratio=0.5), "numerator"),
+    ],
+)
+def test_stats_missing_a_needed_field_are_an_error(
+    metrics: tuple[str, ...], entry: dict[str, Any], field: str
+) -> None:
+    """Stats without the field a metric is computed from cannot be read as zero."""
+    with pytest.raises(UnexpectedAnswerError, match=f"without {field}"):
+        table({"results": [result("q-support", entry)]}, metrics)
+
+
+def test_metric_without_stats_is_an_error() -> None:
+    """A metric entry with no stats at all is not a zero count."""
+    response = {"results": [result("q-support", {"metric": "nOffered"})]}
+    with pytest.raises(UnexpectedAnswerError, match="nOffered"):
+        table(response, ("offered",))
+
+
+def test_zero_count_duration_needs_no_sum() -> None:
+    """A timer with count 0 has nothing to sum: no sum is fine and AHT shows no data."""
+    response = {"results": [result("q-support", stats("tHandle", count=0))]}
+    assert None is table(response, ("aht",)).rows[0].values["aht"]
+
+
+def test_count_only_reading_of_a_timer_needs_no_sum() -> None:
+    """Answered reads tAnswered's count only, so stats without a sum are enough for it."""
+    response = {"results": [result("q-support", stats("tAnswered", count=5))]}
+    assert 5.0 == table(response, ("answered",)).rows[0].values["answered"]
+
+
+def test_error_says_what_to_do() -> None:
+    """The message tells the reader that nothing was sent and what to check next."""
+    response = {"results": [result("q-other", stats("nOffered", count=50))]}
+    with pytest.raises(UnexpectedAnswerError) as info:
+        table(response)
+    text = str(info.value)
+    assert (True, True) == ("No activity" in text, "Run the report again" in text)
 
 
 @pytest.mark.parametrize(

@@ -114,6 +114,10 @@ class GenesysStandIn(StandInServer):
         self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
         self._issued: list[str] = []
         self._validator = load_schema_validator("genesys-aggregates-query")
+        # Tests set it to answer a wrong-shaped body: (query, real answer) -> the answer sent.
+        self.rewrite_aggregates: (
+            Callable[[Mapping[str, Any], dict[str, Any]], dict[str, Any]] | None
+        ) = None
 
     def __repr__(self) -> str:
         # Never the client secret or a token.
@@ -359,6 +363,8 @@ class GenesysStandIn(StandInServer):
             )
         except AggregatesQueryError as exc:
             return _error(400, str(exc), "bad.request")
+        if self.rewrite_aggregates is not None:
+            result = self.rewrite_aggregates(body, result)
         return Response(200, result)
 
 

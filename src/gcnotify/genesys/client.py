@@ -33,7 +33,14 @@ from gcnotify.core.errors import (
 )
 from gcnotify.core.model import Queue
 from gcnotify.core.retry import RetryPolicy, parse_retry_after
-from gcnotify.genesys.aggregates import merge_aggregates_responses, split_aggregates_query
+from gcnotify.genesys.aggregates import (
+    REQUEST_BYTES_BUDGET,
+    REQUEST_BYTES_MAX,
+    encode_body,
+    merge_aggregates_responses,
+    split_aggregates_query,
+    split_to_fit,
+)
 from gcnotify.runtime.http import request_with_retry
 
 __all__ = ["AGGREGATES_PATH", "PAGE_WORKERS", "QUEUES_PATH", "TOKEN_PATH", "GenesysClient"]
@@ -292,10 +299,29 @@ class GenesysClient:
     def query_aggregates(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """The aggregates answer for ``body``; ``{}`` or no ``results`` means no data.
 
-        When Genesys answers 400 because the filter holds too many predicates (no limit is
-        documented, see ``queries``), the queue clause is halved and the answers merged.
+        A body whose bytes would pass the platform's request size limit is sent as the fewest
+        parts that fit, before Genesys can refuse it; one that fits costs one query. When Genesys
+        answers 400 because the filter holds too many predicates (no limit is documented, see
+        ``aggregates``), the queue clause is halved. Either way the answers are merged.
         """
-        response = self._authorized("POST", AGGREGATES_PATH, json=dict(body))
+        payload = encode_body(body)
+        if len(payload) <= REQUEST_BYTES_BUDGET:
+            return self._query_aggregates_once(body, payload)
+        parts = split_to_fit(body)
+        if parts is None:
+            raise GenesysRequestError(
+                f"the aggregates query is {len(payload):,} bytes, over what Genesys Cloud accepts "
+                f"in one request ({REQUEST_BYTES_MAX:,} bytes, request.bytes.max; gcnotify keeps "
+                f"each body under {REQUEST_BYTES_BUDGET:,}), and it cannot be split by queue into "
+                "bodies that fit. Nothing was sent: list fewer queues in reports[].queues (or "
+                "fewer media_types) of gcnotify.yaml, or split the report into several reports.",
+                status=None,
+            )
+        return merge_aggregates_responses([self.query_aggregates(part) for part in parts])
+
+    def _query_aggregates_once(self, body: Mapping[str, Any], payload: bytes) -> dict[str, Any]:
+        """One POST of ``payload`` (the encoded ``body``), halved on a filter-size 400."""
+        response = self._authorized("POST", AGGREGATES_PATH, data=payload)
         if response.status_code == 400 and _names_filter_limit(_json_object(response)):
             halves = split_aggregates_query(body)
             if halves is not None:
@@ -314,20 +340,26 @@ class GenesysClient:
         path: str,
         *,
         params: Mapping[str, Any] | None = None,
-        json: Any = None,
+        data: bytes | None = None,
     ) -> requests.Response:
-        """Send with a bearer token; on 401 fetch a new token and try exactly once more."""
+        """Send with a bearer token; on 401 fetch a new token and try exactly once more.
+
+        ``data`` is an already encoded JSON body, so its size is known before it is sent.
+        """
         url = self._api_url + path
         endpoint = f"{method} {path}"
         for attempt in (1, 2):
             token = self.token()
+            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+            if data is not None:
+                headers["Content-Type"] = "application/json"
             send = functools.partial(
                 self._session.request,
                 method,
                 url,
                 params=params,
-                json=json,
-                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+                data=data,
+                headers=headers,
                 timeout=self._timeout,
             )
             response, attempts = self._send(send, endpoint=endpoint, host=self._api_url)
