@@ -349,10 +349,19 @@ def test_alarms_watch_errors_failures_and_silence() -> None:
     assert {"Errors", "ApproximateNumberOfMessagesVisible", "Invocations"} == set(watched)
     assert all([{"Ref": "AlarmTopic"}] == p["AlarmActions"] for p in watched.values())
     heartbeat = watched["Invocations"]
-    assert (86400, "breaching", "LessThanThreshold") == (
+    assert ({"Ref": "HeartbeatPeriodSeconds"}, "breaching", "LessThanThreshold") == (
         heartbeat["Period"],
         heartbeat["TreatMissingData"],
         heartbeat["ComparisonOperator"],
+    )
+
+
+def test_default_heartbeat_outlasts_the_default_schedule_interval() -> None:
+    """Every 15 minutes by default; the heartbeat waits an hour before it pages anyone."""
+    parameters = TEMPLATE["Parameters"]
+    assert ("cron(0/15 * * * ? *)", 3600) == (
+        parameters["ScheduleExpression"]["Default"],
+        parameters["HeartbeatPeriodSeconds"]["Default"],
     )
 
 

@@ -78,8 +78,8 @@ def test_backfill_range_skips_already_sent(
 
 
 def test_backfill_range_errors(capsys: pytest.CaptureFixture[str]) -> None:
-    """A reversed or half-given range is a clear error."""
-    assert 1 == main(
+    """A reversed or half-given range is a clear error, exit 2 (bad arguments)."""
+    assert 2 == main(
         [
             "run",
             "--from",
@@ -91,7 +91,7 @@ def test_backfill_range_errors(capsys: pytest.CaptureFixture[str]) -> None:
         ]
     )
     assert "--to 2026-11-18 is before --from 2026-11-20" in capsys.readouterr().err
-    assert 1 == main(["run", "--from", "2026-11-20", "--config", str(REPO / "gcnotify.yaml")])
+    assert 2 == main(["run", "--from", "2026-11-20", "--config", str(REPO / "gcnotify.yaml")])
     assert "--from and --to go together" in capsys.readouterr().err
 
 

@@ -120,3 +120,23 @@ def test_parse_retry_after_forms() -> None:
     now = 1_800_000_000.0
     http_date = email.utils.formatdate(now + 30, usegmt=True)
     assert pytest.approx(parse_retry_after(http_date, now=now), abs=1) == 30.0
+
+
+@responses.activate
+def test_a_wait_longer_than_the_invocation_has_left_is_not_started() -> None:
+    """Retry-After 30 with 10 s of the invocation left: the 429 is returned at once."""
+    responses.get(URL, status=429, headers={"Retry-After": "30"})
+    responses.get(URL, status=200, json={})
+    clock = FakeClock()
+    response = call(requests.Session(), clock, RetryPolicy(), time_left=lambda: 10.0)
+    assert (429, []) == (response.status_code, clock.sleeps)
+
+
+@responses.activate
+def test_a_wait_within_the_time_left_is_taken() -> None:
+    """Retry-After 3 with 10 s left: waited, then the 200."""
+    responses.get(URL, status=429, headers={"Retry-After": "3"})
+    responses.get(URL, status=200, json={})
+    clock = FakeClock()
+    response = call(requests.Session(), clock, RetryPolicy(), time_left=lambda: 10.0)
+    assert (200, 1) == (response.status_code, len(clock.sleeps))

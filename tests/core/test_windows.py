@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,8 @@ from gcnotify.core.windows import (
     MAX_LOOKBACK_DAYS,
     ReportWindow,
     Skip,
+    day_is_over,
+    is_due,
     local_date,
     plan_window,
     run_day_for,
@@ -553,3 +555,48 @@ def test_month_to_date_runs_from_the_first_to_run_day(zone: str, run_day: date) 
         window.start,
         window.end,
     )
+
+
+# --- due-based runs and days that are not over ------------------------------------------------
+
+
+def test_a_report_is_due_from_its_local_send_at() -> None:
+    """send_at 06:00 New York: 10:59Z in November is 05:59 there, 11:00Z is 06:00."""
+    report = _report(send_at=time(6, 0))
+    assert (False, True) == (
+        is_due(report, datetime(2026, 11, 23, 10, 59, tzinfo=UTC)),
+        is_due(report, datetime(2026, 11, 23, 11, 0, tzinfo=UTC)),
+    )
+
+
+def test_send_at_follows_daylight_saving_time() -> None:
+    """In July the same 06:00 New York is 10:00Z."""
+    assert is_due(_report(send_at=time(6, 0)), datetime(2026, 7, 14, 10, 0, tzinfo=UTC))
+
+
+def test_a_report_without_send_at_is_always_due() -> None:
+    """No send_at: every scheduled run may send it."""
+    assert is_due(_report(), datetime(2026, 11, 23, 0, 1, tzinfo=UTC))
+
+
+def test_a_day_is_over_at_the_next_local_midnight() -> None:
+    """2026-11-20 in New York ends at 05:00Z on the 21st, not at UTC midnight."""
+    day = date(2026, 11, 20)
+    assert (False, True) == (
+        day_is_over(day, "America/New_York", datetime(2026, 11, 21, 4, 59, tzinfo=UTC)),
+        day_is_over(day, "America/New_York", datetime(2026, 11, 21, 5, 0, tzinfo=UTC)),
+    )
+
+
+def test_a_weekend_day_is_skipped_as_a_non_business_day() -> None:
+    """window: yesterday on a Sunday: skipped_non_business_day (Saturday)."""
+    plan = plan_window(_report("yesterday"), date(2026, 11, 22), _open)
+    assert isinstance(plan, Skip)
+    assert "skipped_non_business_day" == plan.status
+
+
+def test_a_holiday_is_skipped_as_a_holiday() -> None:
+    """window: yesterday after a closed weekday: skipped_holiday."""
+    plan = plan_window(_report("yesterday"), date(2026, 11, 27), lambda d: d == date(2026, 11, 26))
+    assert isinstance(plan, Skip)
+    assert "skipped_holiday" == plan.status

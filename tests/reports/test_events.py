@@ -110,3 +110,21 @@ def test_eventbridge_rule_event_uses_its_time() -> None:
 def test_sample_events_parse(path: Path) -> None:
     """Every sample event in events/ is a valid event for the shipped config's reports."""
     parse_event(json.loads(path.read_text()), ["support-daily"])
+
+
+def test_allow_partial_is_read() -> None:
+    """allow_partial: true asks for a marked partial report of a day not over yet."""
+    assert parse_event({"report_date": "2026-11-20", "allow_partial": True}, ["r"]).allow_partial
+
+
+@pytest.mark.parametrize("day", ["1999-12-31", "9999-12-31", "0001-01-01"])
+def test_report_dates_outside_the_reportable_range_are_refused(day: str) -> None:
+    """Dates no Genesys data exists for, or past what Python can compute the next day of."""
+    with pytest.raises(EventError, match="outside the dates"):
+        parse_event({"report_date": day}, ["r"])
+
+
+def test_a_scheduled_time_at_the_end_of_time_is_refused() -> None:
+    """No OverflowError from a time at the edge of datetime's range."""
+    with pytest.raises(EventError, match="too far in the future"):
+        parse_event({"scheduled_time": "9999-12-31T23:59:59Z"}, ["r"])

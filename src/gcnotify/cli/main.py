@@ -81,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--force", action="store_true", help="send even if already sent for that date")
     run.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="allow a --date whose day is not over yet; the email says it is partial",
+    )
+    run.add_argument(
         "--out", type=Path, metavar="DIR", help="write each email as .html/.txt/.eml here"
     )
 
@@ -150,6 +155,8 @@ def _run(args: argparse.Namespace) -> int:
     failed = False
     for day in _dates(args):
         event: dict[str, object] = {"dry_run": args.dry_run, "force": args.force}
+        if args.allow_partial:
+            event["allow_partial"] = True
         if args.reports:
             event["reports"] = args.reports
         if day is not None:
@@ -177,8 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_demo(
             out=args.out, queues=args.queues, latency_ms=args.latency_ms, serve=args.serve
         )
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
+    except (ConfigError, EventError) as exc:
+        print(f"gcnotify: {exc}" if isinstance(exc, EventError) else str(exc), file=sys.stderr)
         return 2
     except GcnotifyError as exc:
         print(f"gcnotify: {exc}", file=sys.stderr)

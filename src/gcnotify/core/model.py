@@ -7,7 +7,7 @@ module takes them as arguments, so nothing downstream re-checks or re-parses the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
 from typing import Literal
 
 __all__ = [
@@ -104,6 +104,7 @@ class ReportConfig:
     on_empty: OnEmpty = "no_activity_email"
     subject: str = "{title} — {business_date:%a %d %b %Y}"
     send_on_non_business_days: bool = False
+    send_at: time | None = None  # due-based runs: not sent before this local time on run day R
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Which business day a run reports on, and the exact instants that day spans (SPEC §8).
+"""Which business day a run reports on, and the exact instants that day spans.
 
 Pure: no clock, no environment. The run's local date R comes in as a value (from the event's
 ``scheduled_time`` or ``report_date`` + 1), so a late retry reports the same day as the first try.
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 
 import pytz
 
@@ -20,6 +21,8 @@ __all__ = [
     "MAX_LOOKBACK_DAYS",
     "ReportWindow",
     "Skip",
+    "day_is_over",
+    "is_due",
     "local_date",
     "plan_window",
     "run_day_for",
@@ -116,10 +119,11 @@ class ReportWindow:
 
 @dataclass(frozen=True)
 class Skip:
-    """Nothing to report: the business date is not a business day (result ``skipped_holiday``)."""
+    """Nothing to report: the business date is a holiday or not one of the business days."""
 
     business_date: date
     reason: str
+    status: Literal["skipped_holiday", "skipped_non_business_day"] = "skipped_holiday"
 
 
 def _iso_seconds(instant: datetime) -> str:
@@ -223,7 +227,31 @@ def _single_day(
     reason = _why_not_business_day(report, day, closed)
     if reason is None or (report.send_on_non_business_days and _exists(day, report.timezone)):
         return _window(report, day, day, day + timedelta(days=1))
-    return Skip(business_date=day, reason=reason)
+    holiday = day.weekday() in report.business_days and closed(day)
+    status: Literal["skipped_holiday", "skipped_non_business_day"] = (
+        "skipped_holiday" if holiday else "skipped_non_business_day"
+    )
+    return Skip(business_date=day, reason=reason, status=status)
+
+
+def is_due(report: ReportConfig, scheduled_time: datetime) -> bool:
+    """Whether a scheduled run at ``scheduled_time`` may send ``report`` (its ``send_at`` passed).
+
+    Compared on the report's own wall clock, so one frequent schedule serves reports in many zones
+    at their local times, DST included. A report without ``send_at`` is always due.
+    """
+    if report.send_at is None:
+        return True
+    local = scheduled_time.astimezone(_zone(report.timezone))
+    return local.time().replace(tzinfo=None) >= report.send_at
+
+
+def day_is_over(day: date, tz: str, now: datetime) -> bool:
+    """Whether ``day`` has ended in ``tz`` at ``now``: only then are its numbers final."""
+    try:
+        return now >= start_of_day(day + timedelta(days=1), tz)
+    except OverflowError:
+        return False
 
 
 def plan_window(

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gcnotify.core.config import load_config
-from gcnotify.core.errors import GcnotifyError, RunFailedError
+from gcnotify.core.errors import EventError, GcnotifyError, RunFailedError
 from gcnotify.core.model import Config
 from gcnotify.reports.events import RunRequest, parse_event
 from gcnotify.runtime.log import quiet_sdk_loggers
@@ -137,6 +137,7 @@ class _ColdStart:
         )
         if self.seams.ledger is not None:
             services.once = Once(self.seams.ledger, now=services.now)
+        self.seams.sendgrid.time_left = services.time_left
         return services
 
 
@@ -199,6 +200,7 @@ def handle(
 
     state = _cold_start(os.environ if environ is None else environ)
     request = parse_event(event, [r.id for r in state.config.reports])
+    _refuse_open_days(state.config, request, datetime.now(UTC))
     services = state.get_services(out_dir, deadline)
     results = run_reports(state.config, request, services)
     summary = summarize(request, results)
@@ -211,6 +213,28 @@ def handle(
             + json.dumps(summary, ensure_ascii=False)
         )
     return summary
+
+
+def _refuse_open_days(config: Config, request: RunRequest, now: datetime) -> None:
+    """A business date whose day is not over in a report's zone has no final numbers yet."""
+    day = request.report_date
+    if day is None or request.allow_partial:
+        return
+    from gcnotify.core.windows import day_is_over
+
+    wanted = request.reports or tuple(r.id for r in config.reports)
+    open_in = [
+        f"{r.id} ({r.timezone})"
+        for r in config.reports
+        if r.id in wanted and not day_is_over(day, r.timezone, now)
+    ]
+    if open_in:
+        raise EventError(
+            f"report_date {day.isoformat()} is not over yet for {', '.join(open_in)}: its numbers "
+            "are not final, and sending it now would block that day's real report. Ask for an "
+            'earlier date, or send a partial report marked as such with "allow_partial": true '
+            "(gcnotify run --allow-partial)"
+        )
 
 
 def lambda_handler(event: dict[str, Any], context: object) -> dict[str, Any]:

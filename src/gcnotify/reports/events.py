@@ -1,4 +1,4 @@
-"""Turn a Lambda event (scheduled or manual, SPEC §5) into a validated ``RunRequest``.
+"""Turn a Lambda event (scheduled, or manual) into a validated ``RunRequest``.
 
 Unknown keys are rejected like config keys: a misspelled ``dry_run`` must not send real mail.
 """
@@ -8,13 +8,25 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from gcnotify.core.errors import EventError
 
 __all__ = ["RunRequest", "parse_event"]
 
-_KEYS = ("scheduled_time", "execution_id", "report_date", "reports", "dry_run", "force")
+_KEYS = (
+    "scheduled_time",
+    "execution_id",
+    "report_date",
+    "reports",
+    "dry_run",
+    "force",
+    "allow_partial",
+)
+# Business dates a report can be asked for: Genesys Cloud keeps no data from before 2000, and
+# the day after the latest must still be a date Python can compute with.
+FIRST_REPORT_DATE = date(2000, 1, 1)
+LAST_REPORT_DATE = date(9998, 12, 31)
 # Keys an EventBridge (not Scheduler) event carries; accepted so a plain rule target also works.
 _EVENTBRIDGE_KEYS = (
     "version",
@@ -39,6 +51,7 @@ class RunRequest:
     dry_run: bool = False
     force: bool = False
     execution_id: str | None = None
+    allow_partial: bool = False  # a report_date whose day is not over yet may be sent, marked
 
 
 def _bool(event: Mapping[str, object], key: str) -> bool:
@@ -49,7 +62,7 @@ def _bool(event: Mapping[str, object], key: str) -> bool:
 
 
 def parse_event(event: object, known_reports: Sequence[str]) -> RunRequest:
-    """Validate an event against SPEC §5; raise ``EventError`` naming the bad key."""
+    """Validate an event; raise ``EventError`` naming the bad key and the fix."""
     if event is None:
         event = {}
     if not isinstance(event, Mapping):
@@ -84,6 +97,10 @@ def parse_event(event: object, known_reports: Sequence[str]) -> RunRequest:
             ) from None
         if scheduled.tzinfo is None:
             raise EventError(f"scheduled_time {raw_time!r} needs a UTC offset or 'Z'")
+        try:
+            scheduled.astimezone(UTC) + timedelta(days=2)
+        except OverflowError:
+            raise EventError(f"scheduled_time {raw_time!r} is too far in the future") from None
 
     report_date: date | None = None
     raw_date = event.get("report_date")
@@ -92,6 +109,11 @@ def parse_event(event: object, known_reports: Sequence[str]) -> RunRequest:
             report_date = date.fromisoformat(str(raw_date))
         except ValueError:
             raise EventError(f"report_date {raw_date!r} must be a date like 2026-11-20") from None
+        if not FIRST_REPORT_DATE <= report_date <= LAST_REPORT_DATE:
+            raise EventError(
+                f"report_date {raw_date!r} is outside the dates a report can cover "
+                f"({FIRST_REPORT_DATE.isoformat()} to {LAST_REPORT_DATE.isoformat()})"
+            )
         if scheduled is not None:
             raise EventError("give either scheduled_time or report_date, not both")
 
@@ -117,5 +139,6 @@ def parse_event(event: object, known_reports: Sequence[str]) -> RunRequest:
         reports=reports,
         dry_run=_bool(event, "dry_run"),
         force=_bool(event, "force"),
+        allow_partial=_bool(event, "allow_partial"),
         execution_id=execution_id if isinstance(execution_id, str) else None,
     )

@@ -8,17 +8,27 @@ the last step. One report failing is recorded and the next one runs.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+
+import pytz
 
 from gcnotify.aws.once import Blocked
 from gcnotify.core.calendar import closed_days
 from gcnotify.core.errors import GcnotifyError, LedgerError
 from gcnotify.core.model import Config, ReportConfig
-from gcnotify.core.windows import ReportWindow, Skip, local_date, plan_window
+from gcnotify.core.windows import (
+    ReportWindow,
+    Skip,
+    day_is_over,
+    is_due,
+    local_date,
+    plan_window,
+)
 from gcnotify.reports.events import RunRequest
 from gcnotify.reports.metrics import build_table, genesys_metrics
 from gcnotify.reports.outputs import write_outputs
@@ -44,6 +54,8 @@ Status = Literal[
     "skipped_holiday",
     "already_sent",
     "in_progress",
+    "not_due",
+    "skipped_non_business_day",
     "dry_run",
     "failed",
     "unknown",
@@ -106,6 +118,38 @@ class Services:
     out_dir: Path | None = None
     once: Once | None = None  # the exactly-once guard; None only without a ledger table
     deadline: datetime | None = None  # when this invocation must have finished (Lambda's)
+
+    def time_left(self) -> float | None:
+        """Seconds until the deadline (None without one): what a retry may still wait."""
+        if self.deadline is None:
+            return None
+        return (self.deadline - self.now()).total_seconds() - RESERVED_SECONDS
+
+
+# Kept at the end of an invocation for the alerts and the summary log, whatever runs before.
+RESERVED_SECONDS = 15.0
+# A report is not started with less than this left (beyond the reserve): it could not finish.
+MIN_REPORT_SECONDS = 10.0
+
+
+def mark_partial(email: RenderedEmail, as_of: datetime, timezone: str) -> RenderedEmail:
+    """Say, in the subject and at the top of both bodies, that the day was not over."""
+    local = as_of.astimezone(pytz.timezone(timezone))
+    notice = (
+        f"Partial day: this day was not over when the report was made "
+        f"({local:%Y-%m-%d %H:%M} {timezone}); the numbers are not final."
+    )
+    banner = (
+        '<p style="margin:0;padding:12px 16px;background:#fff4e5;color:#663c00;'
+        f'font:bold 14px/1.4 Arial,sans-serif;border:1px solid #f0b400">{notice}</p>'
+    )
+    html, found = re.subn(r"(<body[^>]*>)", lambda m: m.group(1) + banner, email.html, count=1)
+    return replace(
+        email,
+        subject=f"[Partial day] {email.subject}",
+        text=f"{notice}\n\n{email.text}",
+        html=html if found else banner + html,
+    )
 
 
 def report_key(report_id: str, business_date: date) -> str:
@@ -175,9 +219,17 @@ def _produce(
     )
     result.business_date = plan.business_date
     if isinstance(plan, Skip):
-        result.status = "skipped_holiday"
+        result.status = plan.status
         result.error = None
+        result.note = plan.reason
         logger.info("report skipped: %s", plan.reason, extra={"report": report.id})
+        return
+    scheduled = request.scheduled_time if request.report_date is None else None
+    if scheduled is not None and not is_due(report, scheduled):
+        result.status = "not_due"
+        result.note = (
+            f"due at {report.send_at:%H:%M} {report.timezone}; a later scheduled run sends it"
+        )
         return
     window = plan
     result.window = window
@@ -189,6 +241,11 @@ def _produce(
             "run, or force to send without the ledger"
         )
     key = report_key(report.id, window.business_date)
+    partial_as_of: datetime | None = None
+    if request.allow_partial and not day_is_over(window.last_day, report.timezone, services.now()):
+        # A partial day is its own send: it must never count as (or block) the day's report.
+        partial_as_of = services.now()
+        key = f"{key}#partial#{partial_as_of.astimezone(UTC):%Y%m%dT%H%M%S}"
     if once is not None and not request.force:
         blocked = once.check(key)
         if blocked is not None:
@@ -206,7 +263,9 @@ def _produce(
     )
     response = services.genesys.query_aggregates(body)
     data_as_of = services.now()
-    table = build_table(response, queues, report.metrics, report.timezone, report.interval)
+    table = build_table(
+        response, queues, report.metrics, report.timezone, report.interval, window=window
+    )
 
     email: RenderedEmail
     if table.has_data:
@@ -218,6 +277,8 @@ def _produce(
     else:
         email = services.renderer.render_no_activity(report, window, data_as_of=data_as_of)
         sent_status = "no_activity_sent"
+    if partial_as_of is not None:
+        email = mark_partial(email, partial_as_of, report.timezone)
     result.subject = email.subject
 
     recipients = unique_recipients(report.recipients)
@@ -276,7 +337,22 @@ def run_reports(config: Config, request: RunRequest, services: Services) -> list
     for report in config.reports:
         if report.id not in wanted:
             continue
-        result = run_report(config, report, request, services)
+        left = services.time_left()
+        if left is not None and left < MIN_REPORT_SECONDS:
+            result = ReportResult(
+                report=report.id,
+                status="failed",
+                error=(
+                    f"out of time: not started, {max(left, 0) + RESERVED_SECONDS:.0f} s of the "
+                    f"invocation were left, and a report needs {MIN_REPORT_SECONDS:.0f} s beyond "
+                    f"the {RESERVED_SECONDS:.0f} s kept for the alerts; nothing was sent. Lambda's "
+                    "retry or the next scheduled run picks it up (or: gcnotify run --report ID "
+                    "--date YYYY-MM-DD)"
+                ),
+                error_type="OutOfTimeError",
+            )
+        else:
+            result = run_report(config, report, request, services)
         logger.info(
             "report %s: %s",
             report.id,

@@ -40,14 +40,23 @@ def request_with_retry(
     clock: Callable[[], float] = time.monotonic,
     rand: Callable[[], float] = random.random,
     on_attempt: Callable[[], None] | None = None,
+    time_left: Callable[[], float | None] | None = None,
 ) -> Response:
     """Call ``send`` until it answers something other than 429/5xx, or the budget runs out.
 
     Returns the last response (the caller maps a final 429/5xx to its own error). Network errors
     are re-raised once the budget is spent, or at once when they may have reached the server and
-    ``network_retry`` is ``"connect_only"``.
+    ``network_retry`` is ``"connect_only"``. ``time_left`` (seconds the invocation may still
+    spend, or None) caps the budget further: a wait that would outlast it is not started.
     """
     started = clock()
+
+    def over_budget(delay: float) -> bool:
+        if clock() - started + delay > policy.max_total_seconds:
+            return True
+        left = time_left() if time_left is not None else None
+        return left is not None and delay > left
+
     attempt = 0
     while True:
         attempt += 1
@@ -60,17 +69,14 @@ def request_with_retry(
             if network_retry == "connect_only" and not is_connect_failure(exc):
                 raise
             delay = policy.backoff(attempt, None, rand)
-            if (
-                attempt >= policy.max_attempts
-                or clock() - started + delay > policy.max_total_seconds
-            ):
+            if attempt >= policy.max_attempts or over_budget(delay):
                 raise
             sleep(delay)
             continue
         if response.status_code not in RETRYABLE_STATUSES:
             return response
         delay = policy.backoff(attempt, server_wait(response), rand)
-        if attempt >= policy.max_attempts or clock() - started + delay > policy.max_total_seconds:
+        if attempt >= policy.max_attempts or over_budget(delay):
             return response
         response.close()
         sleep(delay)

@@ -291,6 +291,8 @@ class SendGridClient:
         self._clock = clock
         self._wall_clock = wall_clock
         self.calls = 0
+        # Seconds the current invocation may still spend (set per run); caps the retries.
+        self.time_left: Callable[[], float | None] | None = None
 
     def __repr__(self) -> str:
         return f"SendGridClient(base_url={self.base_url!r}, calls={self.calls})"
@@ -342,6 +344,7 @@ class SendGridClient:
                 sleep=self._sleep,
                 clock=self._clock,
                 on_attempt=self._count,
+                time_left=self.time_left,
             )
         except requests.RequestException as exc:
             raise self._network_error(exc, self.calls - first, body) from exc
