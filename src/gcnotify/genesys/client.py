@@ -121,6 +121,8 @@ class GenesysClient:
         self._clock = clock
         self._rand = rand
         self.calls = 0
+        # Seconds the current invocation may still spend (set per run); caps the retries.
+        self.time_left: Callable[[], float | None] | None = None
         self._calls_lock = threading.Lock()
         self._token_lock = threading.Lock()
         self._token: str | None = None
@@ -403,6 +405,7 @@ class GenesysClient:
                 clock=self._clock,
                 rand=self._rand,
                 on_attempt=count,
+                time_left=self.time_left,
             )
         except requests.RequestException as exc:
             attempts = _Attempts(tries, self._clock() - started)

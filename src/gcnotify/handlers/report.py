@@ -138,6 +138,7 @@ class _ColdStart:
         if self.seams.ledger is not None:
             services.once = Once(self.seams.ledger, now=services.now)
         self.seams.sendgrid.time_left = services.time_left
+        self.seams.genesys.time_left = services.time_left
         return services
 
 
