@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import tracemalloc
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -46,26 +47,26 @@ def test_shipped_config_is_valid() -> None:
     """The gcnotify.yaml that ships in the Lambda artifact loads without a problem."""
     config = load_config(REPO / "gcnotify.yaml")
     assert len(config.reports) >= 1
-    assert config.genesys.environment == "mypurecloud.com"
+    assert "mypurecloud.com" == config.genesys.environment
 
 
 def test_minimal_config_gets_documented_defaults() -> None:
-    """Omitted keys take the SPEC §3 defaults."""
+    """Omitted keys take the documented defaults."""
     report = parse_config(MINIMAL).reports[0]
-    assert report.window == "previous_business_day"
+    assert "previous_business_day" == report.window
     assert frozenset({0, 1, 2, 3, 4}) == report.business_days
-    assert report.interval == "P1D"
-    assert report.on_empty == "no_activity_email"
+    assert "P1D" == report.interval
+    assert "no_activity_email" == report.on_empty
     assert "{business_date" in report.subject
 
 
 def test_misspelled_timezone_suggests_the_real_one() -> None:
     """A typo in a time zone names the key, the value and the likely fix."""
     found = problems_of(with_report(timezone="America/New_Yrok"))
-    assert found == [
+    assert [
         "reports[0].timezone: 'America/New_Yrok' is not an IANA time zone "
         "(did you mean 'America/New_York'?)"
-    ]
+    ] == found
 
 
 def test_every_problem_is_reported_at_once() -> None:
@@ -73,7 +74,7 @@ def test_every_problem_is_reported_at_once() -> None:
     data = with_report(timezone="Mars/Base", metrics=["offered", "avg_handle"])
     data["sendgrid"]["from"]["email"] = "not-an-email"
     found = problems_of(data)
-    assert len(found) == 3
+    assert 3 == len(found)
     assert any(p.startswith("sendgrid.from.email:") for p in found)
     assert any(p.startswith("reports[0].timezone:") for p in found)
     assert any(p.startswith("reports[0].metrics[1]:") for p in found)
@@ -93,8 +94,8 @@ def test_unknown_top_level_key_is_rejected() -> None:
     assert any(p.startswith("report: unknown key") for p in problems_of(data))
 
 
-def test_tutorial_metric_name_maps_to_ours() -> None:
-    """A Genesys or tutorial metric name points to the report metric to use."""
+def test_genesys_metric_name_maps_to_ours() -> None:
+    """A Genesys API or UI metric name points to the report metric to use."""
     found = problems_of(with_report(metrics=["averageHandleTime"]))
     assert any("(did you mean 'aht'?)" in p for p in found)
 
@@ -113,7 +114,7 @@ def test_weekday_names_are_case_insensitive() -> None:
 
 
 def test_environment_must_be_a_real_region() -> None:
-    """An invented host such as the tutorials' mygenesys.com fails at load."""
+    """An invented host such as mygenesys.com fails at load."""
     data = copy.deepcopy(MINIMAL)
     data["genesys"]["environment"] = "api.us.mygenesys.com"
     found = problems_of(data)
@@ -254,14 +255,190 @@ def test_is_queue_id() -> None:
     assert not is_queue_id("Support")
 
 
-def test_yaml_round_trip_of_spec_example(tmp_path: Path) -> None:
-    """The SPEC §3 example (with a real queue list) loads."""
-    spec_example = yaml.safe_load((REPO / "gcnotify.yaml").read_text())
-    spec_example["reports"][0]["queues"] = [
+def test_yaml_round_trip_of_shipped_example(tmp_path: Path) -> None:
+    """The shipped example (with a real queue list) survives a YAML round trip and loads."""
+    example = yaml.safe_load((REPO / "gcnotify.yaml").read_text())
+    example["reports"][0]["queues"] = [
         "Support",
         "Billing",
         "5f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b",
     ]
     path = tmp_path / "c.yaml"
-    path.write_text(yaml.safe_dump(spec_example))
-    assert len(load_config(path).reports[0].queues) == 3
+    path.write_text(yaml.safe_dump(example))
+    assert 3 == len(load_config(path).reports[0].queues)
+
+
+@pytest.mark.parametrize(
+    ("subject", "reason"),
+    [
+        ("{business_date.__class__}", "attribute access"),
+        ("{title[x]}", "indexing"),
+        ("{title!r}", "conversion"),
+        ("{} report", "positional"),
+        ("{0} report", "positional"),
+        ("{date} report", "unknown placeholder"),
+        ("{title:>{width}}", "nested"),
+        ("{title:d}", "format spec"),
+        ("{title", "braces"),
+        ("{title:>100000000}", "width"),
+    ],
+    ids=[
+        "attribute",
+        "index",
+        "conversion",
+        "empty-positional",
+        "numbered-positional",
+        "unknown-name",
+        "nested-spec",
+        "spec-invalid-for-text",
+        "unbalanced",
+        "huge-width",
+    ],
+)
+def test_subject_allows_only_plain_placeholders(subject: str, reason: str) -> None:
+    """A subject placeholder other than plain {title} or {business_date} is refused."""
+    found = problems_of(with_report(subject=subject))
+    assert 1 == len(found), found
+    assert found[0].startswith(f"reports[0].subject: {subject!r}"), found
+    assert reason in found[0], found
+    assert "{title} and {business_date:%a %d %b %Y}" in found[0], found
+
+
+def test_subject_accepts_specs_and_escaped_braces() -> None:
+    """Format specs (any strftime code for the date) and doubled braces are fine."""
+    subject = "{{ops}} {title:>5.20} {business_date:%Q %d %b} {business_date}"
+    report = parse_config(with_report(subject=subject)).reports[0]
+    assert subject == report.subject
+
+
+def test_subject_whose_date_format_breaks_the_line_is_refused() -> None:
+    """A strftime code that expands to a line break (%n) would split the Subject header."""
+    found = problems_of(with_report(subject="{title}{business_date:%n%d}"))
+    assert 1 == len(found), found
+    assert found[0].startswith("reports[0].subject:"), found
+    assert "U+000A" in found[0], found
+
+
+HEADER_BREAKERS = [
+    "\u2028",
+    "\u2029",
+    "\x85",
+    "\x0b",
+    "\x0c",
+    "\x1c",
+    "\x1d",
+    "\x1e",
+    "\r",
+    "\n",
+    "\x00",
+    "\t",
+    "\x7f",
+    "\x9b",
+]
+
+
+def _header_value(key: str, text: str) -> dict[str, Any]:
+    data = copy.deepcopy(MINIMAL)
+    if key == "title":
+        data["reports"][0]["title"] = f"Support{text}Bcc: x@example.com"
+    elif key == "subject":
+        data["reports"][0]["subject"] = f"{{title}}{text}{{business_date}}"
+    elif key == "from":
+        data["sendgrid"]["from"]["name"] = f"Reports{text}Team"
+    else:
+        data["sendgrid"]["reply_to"] = {"email": "ops@example.com", "name": f"Ops{text}Team"}
+    return data
+
+
+HEADER_KEYS = {
+    "title": "reports[0].title",
+    "subject": "reports[0].subject",
+    "from": "sendgrid.from.name",
+    "reply_to": "sendgrid.reply_to.name",
+}
+
+
+@pytest.mark.parametrize("key", sorted(HEADER_KEYS))
+@pytest.mark.parametrize("char", HEADER_BREAKERS, ids=[f"U+{ord(c):04X}" for c in HEADER_BREAKERS])
+def test_header_values_refuse_line_breaks_and_control_characters(key: str, char: str) -> None:
+    """Anything that becomes an email header is one line of printable text."""
+    found = problems_of(_header_value(key, char))
+    assert 1 == len(found), found
+    assert found[0].startswith(f"{HEADER_KEYS[key]}:"), found
+    assert f"U+{ord(char):04X}" in found[0], found
+
+
+def test_email_address_with_control_character_refused() -> None:
+    """A NUL or other control character in an address is caught before SendGrid sees it."""
+    found = problems_of(with_report(recipients={"to": ["sup\x00@example.com"]}))
+    assert 1 == len(found), found
+    assert found[0].startswith("reports[0].recipients.to[0]:"), found
+    assert "U+0000" in found[0], found
+
+
+def test_header_values_may_hold_non_ascii_text() -> None:
+    """Accents, dashes and emoji are not control characters."""
+    data = _header_value("title", " — Café 📞 ")
+    data["sendgrid"]["from"]["name"] = "Équipe Réseau"
+    config = parse_config(data)
+    assert "Support — Café 📞 Bcc: x@example.com" == config.reports[0].title
+
+
+def test_misspelled_required_key_is_one_problem() -> None:
+    """A typo for a missing required key is reported once, as the typo, not also as missing."""
+    data = copy.deepcopy(MINIMAL)
+    data["reports"][0]["recipents"] = data["reports"][0].pop("recipients")
+    found = problems_of(data)
+    assert 1 == len(found), found
+    assert found[0].startswith("reports[0].recipents: unknown key (did you mean 'recipients'?)")
+
+
+def test_misspelled_top_level_section_is_one_problem() -> None:
+    """The same holds for a top-level section such as sendgrid."""
+    data = copy.deepcopy(MINIMAL)
+    data["sendgird"] = data.pop("sendgrid")
+    found = problems_of(data)
+    assert 1 == len(found), found
+    assert found[0].startswith("sendgird: unknown key (did you mean 'sendgrid'?)"), found
+
+
+def test_missing_key_with_unrelated_unknown_key_is_two_problems() -> None:
+    """An unknown key that is no close match does not hide a missing required key."""
+    data = copy.deepcopy(MINIMAL)
+    del data["reports"][0]["recipients"]
+    data["reports"][0]["colour"] = "blue"
+    found = problems_of(data)
+    assert 2 == len(found), found
+    assert any(p.startswith("reports[0].recipients: is required") for p in found), found
+
+
+def test_twenty_thousand_queues_validate() -> None:
+    """A very long queue list validates (duplicate detection is linear, not quadratic)."""
+    queues = [f"Queue {i:05d}" for i in range(20_000)]
+    report = parse_config(with_report(queues=queues)).reports[0]
+    assert 20_000 == len(report.queues)
+
+
+def test_long_queue_list_still_flags_duplicates() -> None:
+    """The linear duplicate check still names the second occurrence."""
+    queues = [f"Queue {i:05d}" for i in range(20_000)] + ["Queue 00007"]
+    found = problems_of(with_report(queues=queues))
+    assert ["reports[0].queues[20000]: 'Queue 00007' is listed twice; remove the duplicate"] == (
+        found
+    )
+
+
+def test_shown_values_are_bounded() -> None:
+    """A problem quotes a deeply shared value briefly, never building its full expansion."""
+    nested: list[Any] = ["x"] * 10
+    for _ in range(6):
+        nested = [nested] * 10
+    tracemalloc.start()
+    try:
+        found = problems_of(with_report(queues=nested))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert 10 == len(found)
+    assert all(len(p) < 200 for p in found), found
+    assert peak < 5_000_000, peak

@@ -4,19 +4,28 @@ A typo in a config key must fail the deploy check, not silently fall back to a d
 So unknown keys are errors, each problem names its key path, the bad value and the fix, and close
 matches are suggested for time zones, metric names, weekday names and keys. Nothing here touches
 the network: a bad config fails before anything is fetched or sent.
+
+Bad input of any shape ends as a ``ConfigError``, never a traceback or a silent default: the file
+must be UTF-8 and at most ``MAX_CONFIG_BYTES``; YAML's duplicate keys (which it resolves by keeping
+the last) are problems; aliases may add at most ``MAX_ALIAS_VALUES`` values, so a few hundred bytes
+cannot expand to gigabytes; values quoted in messages are abbreviated, never fully expanded.
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 import re
-from collections.abc import Callable, Mapping, Sequence
-from datetime import date
+import reprlib
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from string import Formatter
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import pytz
 import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gcnotify.core.errors import ConfigError, ConfigProblem
 from gcnotify.core.model import (
@@ -33,11 +42,19 @@ from gcnotify.core.model import (
     SendGridSettings,
 )
 from gcnotify.core.regions import GENESYS_ENVIRONMENTS
+from gcnotify.core.text import header_problem
 
 if TYPE_CHECKING:
     from gcnotify.core.calendar import PrecomputedHolidays
 
-__all__ = ["load_config", "parse_config"]
+__all__ = ["MAX_ALIAS_VALUES", "MAX_CONFIG_BYTES", "load_config", "parse_config"]
+
+# A real config is a few kilobytes (20,000 queue names fit in half of this); the bound keeps a
+# wrong file (a log, a data dump) from being parsed at all.
+MAX_CONFIG_BYTES = 1_000_000
+# Values that aliases may add beyond those written out: ample for sharing recipient lists or
+# `<<:` defaults between reports, far too few for an exponential "billion laughs" file.
+MAX_ALIAS_VALUES = 10_000
 
 _REPORT_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Deliberately loose: SendGrid validates the address itself; this catches typos like a missing @.
@@ -58,7 +75,7 @@ MEDIA_TYPES = (
     "video",
     "screenshare",
 )
-# Names users bring from the Genesys UI, the API or the tutorials, mapped to our metric names.
+# Names users bring from the Genesys UI, the API or other guides, mapped to our metric names.
 _METRIC_ALIASES = {
     "noffered": "offered",
     "tanswered": "answered",
@@ -93,33 +110,53 @@ _REPORT_KEYS = (
 )
 
 
-def _suggest(value: str, choices: Sequence[str], *, n: int = 1) -> str:
-    """' (did you mean 'x'?)' for the closest choices, case-insensitively; '' when none is close."""
+def _closest(value: str, choices: Sequence[str], *, n: int = 1) -> list[str]:
+    """The choices closest to ``value``, case-insensitively; empty when none is close."""
     lowered = {c.lower(): c for c in choices}
     matches = difflib.get_close_matches(value.lower(), list(lowered), n=n, cutoff=0.6)
+    return [lowered[m] for m in matches]
+
+
+def _suggest(value: str, choices: Sequence[str], *, n: int = 1) -> str:
+    """' (did you mean 'x'?)' for the closest choices, case-insensitively; '' when none is close."""
+    matches = _closest(value, choices, n=n)
     if not matches:
         return ""
-    names = " or ".join(repr(lowered[m]) for m in matches)
+    names = " or ".join(repr(m) for m in matches)
     return f" (did you mean {names}?)"
 
 
 class _Checker:
     """Collects problems while walking the raw YAML, so one run reports all of them."""
 
-    def __init__(self, holidays: PrecomputedHolidays | None = None) -> None:
-        self.problems: list[ConfigProblem] = []
+    def __init__(
+        self,
+        holidays: PrecomputedHolidays | None = None,
+        problems: Sequence[ConfigProblem] = (),
+    ) -> None:
+        self.problems: list[ConfigProblem] = list(problems)
         self.holidays = holidays
+        # Paths of missing keys already reported as a misspelt key ("recipents"), not again.
+        self._misspelt: set[str] = set()
 
     def add(self, path: str, message: str) -> None:
         self.problems.append(ConfigProblem(path, message))
 
+    def required(self, path: str, message: str) -> None:
+        """Report a missing key, unless an unknown key already said it was misspelt."""
+        if path not in self._misspelt:
+            self.add(path, message)
+
     def mapping(self, path: str, value: object, allowed: Sequence[str]) -> dict[str, Any] | None:
         if not isinstance(value, Mapping):
-            self.add(path, f"must be a mapping of keys, got {_show(value)}")
+            self.add(path or "(file)", f"must be a mapping of keys, got {_show(value)}")
             return None
         for key in value:
             if key not in allowed:
-                hint = _suggest(str(key), allowed)
+                close = _closest(str(key), allowed)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                if close and close[0] not in value:
+                    self._misspelt.add(f"{path}.{close[0]}" if path else close[0])
                 self.add(
                     f"{path}.{key}" if path else str(key),
                     f"unknown key{hint}; allowed keys here: {', '.join(allowed)}",
@@ -129,18 +166,29 @@ class _Checker:
     def string(self, path: str, value: object, *, required: bool = True) -> str | None:
         if value is None:
             if required:
-                self.add(path, "is required")
+                self.required(path, "is required")
             return None
         if not isinstance(value, str) or not value.strip():
             self.add(path, f"must be a non-empty string, got {_show(value)}")
             return None
         return value
 
+    def header(self, path: str, value: object, *, required: bool = True) -> str | None:
+        """A string that becomes (part of) an email header: one line, no control characters."""
+        text = self.string(path, value, required=required)
+        if text is None:
+            return None
+        problem = header_problem(text)
+        if problem is not None:
+            self.add(path, f"{_show(text)} {problem}")
+            return None
+        return text
+
     def choice(self, path: str, value: object, choices: Sequence[str], default: str) -> str:
         if value is None:
             return default
         if not isinstance(value, str) or value not in choices:
-            hint = _suggest(str(value), choices)
+            hint = _suggest(value, choices) if isinstance(value, str) else ""
             self.add(path, f"{_show(value)} is not one of {', '.join(choices)}{hint}")
             return default
         return value
@@ -150,7 +198,7 @@ class _Checker:
     ) -> tuple[str, ...]:
         if value is None:
             if required:
-                self.add(path, "is required and must list at least one entry")
+                self.required(path, "is required and must list at least one entry")
             return ()
         if isinstance(value, str):
             value = [value]
@@ -160,19 +208,25 @@ class _Checker:
         if required and not value:
             self.add(path, "must list at least one entry")
         out: list[str] = []
+        seen: set[str] = set()  # a set, not `in out`: 20,000 queues must not take minutes
         for i, entry in enumerate(value):
             entry_path = f"{path}[{i}]"
             if not isinstance(entry, str) or not entry.strip():
                 self.add(entry_path, f"must be a non-empty string, got {_show(entry)}")
                 continue
-            if entry in out:
+            if entry in seen:
                 self.add(entry_path, f"{entry!r} is listed twice; remove the duplicate")
                 continue
+            seen.add(entry)
             if item(entry_path, entry):
                 out.append(entry)
         return tuple(out)
 
     def email(self, path: str, value: str) -> bool:
+        problem = header_problem(value)
+        if problem is not None:
+            self.add(path, f"{_show(value)} {problem}")
+            return False
         if not _EMAIL.match(value):
             self.add(path, f"{value!r} is not an email address (expected name@example.com)")
             return False
@@ -181,7 +235,7 @@ class _Checker:
     def address(self, path: str, value: object, *, required: bool) -> Address | None:
         if value is None:
             if required:
-                self.add(path, "is required, e.g. {email: reports@example.com, name: Reports}")
+                self.required(path, "is required, e.g. {email: reports@example.com, name: Reports}")
             return None
         if isinstance(value, str):
             value = {"email": value}
@@ -189,7 +243,7 @@ class _Checker:
         if raw is None:
             return None
         email = self.string(f"{path}.email", raw.get("email"))
-        name = self.string(f"{path}.name", raw.get("name"), required=False)
+        name = self.header(f"{path}.name", raw.get("name"), required=False)
         if name is not None and re.search(r"[;,]", name):
             self.add(f"{path}.name", f"{name!r} must not contain ';' or ',' (SendGrid rejects it)")
         if email is None or not self.email(f"{path}.email", email):
@@ -197,8 +251,15 @@ class _Checker:
         return Address(email=email, name=name)
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 3
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxset = _REPR.maxdict = 5
+_REPR.maxstring = _REPR.maxother = 80
+
+
 def _show(value: object) -> str:
-    text = repr(value)
+    """A short repr: bounded in depth and length, so a deeply shared value is never expanded."""
+    text = _REPR.repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -209,27 +270,297 @@ def load_config(path: str | Path, *, holidays: PrecomputedHolidays | None = None
     """
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with Path(path).open("rb") as file:
+            raw = _read_bounded(file)
     except OSError as exc:
         raise ConfigError(
             [ConfigProblem("(file)", f"cannot read {source}: {exc.strerror or exc}")], source
         ) from exc
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "(file)",
+                    f"{source} is larger than {MAX_CONFIG_BYTES:,} bytes, so it was not parsed; "
+                    "a gcnotify config is a few kilobytes: check that this is the right file",
+                )
+            ],
+            source,
+        )
     try:
-        data = yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader, C-accelerated when present
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([ConfigProblem(where, f"YAML syntax error: {problem}")], source) from exc
-    return parse_config(data, source=source, holidays=holidays)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    f"line {line}",
+                    f"{source} is not UTF-8 text: at byte {exc.start} (0x{raw[exc.start]:02X}), "
+                    f"{exc.reason}; save it as UTF-8 (in most editors: Save As, encoding UTF-8)",
+                )
+            ],
+            source,
+        ) from exc
+    data, problems = _read_yaml(text, source)
+    return _validate(data, source, holidays, problems)
 
 
 def parse_config(
     data: object, *, source: str = "config", holidays: PrecomputedHolidays | None = None
 ) -> Config:
     """Validate already-parsed YAML; raise ``ConfigError`` listing every problem."""
-    check = _Checker(holidays)
+    return _validate(data, source, holidays, ())
+
+
+def _read_bounded(file: BinaryIO) -> bytes:
+    """At most ``MAX_CONFIG_BYTES + 1`` bytes, without a megabyte buffer for a 2 KB file.
+
+    The size on disk sizes the read; a pipe (size 0) or a file that grew is read on to the bound.
+    """
+    expected = os.fstat(file.fileno()).st_size
+    raw = file.read(min(expected, MAX_CONFIG_BYTES) + 1)
+    if len(raw) > expected:
+        raw += file.read(MAX_CONFIG_BYTES + 1 - len(raw))
+    return raw
+
+
+try:
+    from yaml import CSafeLoader as _BaseLoader  # libyaml parses; construction is Python either way
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+# An anchor is `&` then its name; without one there is no alias, so the nodes form a tree.
+_ANCHOR = r"&\S"  # compiled on first use (re caches it): most configs have no `&` at all
+
+
+class _Loader(_BaseLoader):
+    """The safe loader, noting whether any mapping lost a key to a later one with the same name."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.collided = False
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        mapping = super().construct_mapping(node, deep)
+        if len(mapping) != len(node.value):  # a duplicate, or a key overriding a `<<:` merge
+            self.collided = True
+        return mapping
+
+
+def _guard(tag: str, words: str) -> None:
+    """Make the constructor for ``tag`` raise a YAML error at the value's line.
+
+    PyYAML raises bare ValueError, KeyError, IndexError or AttributeError for ``2026-13-45``,
+    ``!!int abc``, ``!!int ""``, ``!!bool maybe`` or 5,000 digits: a traceback, not a problem.
+    """
+    build = _Loader.yaml_constructors[tag]
+
+    def construct(loader: _Loader, node: Node) -> Any:
+        try:
+            return build(loader, node)
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"{_show(node.value)} cannot be read as {words} ({_show(str(exc))})",
+                node.start_mark,
+            ) from exc
+
+    _Loader.add_constructor(tag, construct)
+
+
+_guard("tag:yaml.org,2002:int", "a whole number")
+_guard("tag:yaml.org,2002:float", "a number")
+_guard("tag:yaml.org,2002:bool", "true or false")
+_guard("tag:yaml.org,2002:timestamp", "a date")
+
+
+def _read_yaml(text: str, source: str) -> tuple[object, list[ConfigProblem]]:
+    """The parsed document and its duplicate-key problems; raise ``ConfigError`` if unreadable."""
+    try:
+        return _parse_yaml(text, source)
+    except yaml.reader.ReaderError as exc:
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        where = _line_column(text, exc.position)
+        message = f"U+{char:04X} is not allowed in YAML ({exc.reason}); remove it"
+        raise ConfigError([ConfigProblem(where, message)], source) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([ConfigProblem(where, f"YAML syntax error: {problem}")], source) from exc
+    except RecursionError as exc:  # pragma: no cover - only the pure-Python parser recurses
+        problem = ConfigProblem("(file)", "is nested too deeply to be a gcnotify config")
+        raise ConfigError([problem], source) from exc
+
+
+def _parse_yaml(text: str, source: str) -> tuple[object, list[ConfigProblem]]:
+    """Parse once; walk the nodes only when aliases are possible or a key collided.
+
+    A file without anchors is a tree, so only duplicates need finding, and construction notices
+    them for free; the walk then names their paths. Cold starts load the shipped file this way.
+    """
+    anchored = "&" in text and re.search(_ANCHOR, text) is not None
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, []
+        duplicates: list[ConfigProblem] = []
+        if anchored:
+            refused, duplicates = _check_nodes(loader, node)
+            if refused:
+                raise ConfigError(refused, source)
+        data = loader.construct_document(node)
+        if anchored or not loader.collided:
+            return data, duplicates
+    finally:
+        loader.dispose()
+    # Construction flattens `<<:` merges into the nodes, so a fresh parse locates the duplicates.
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        return data, [] if node is None else _check_nodes(loader, node)[1]
+    finally:
+        loader.dispose()
+
+
+def _line_column(text: str, position: int) -> str:
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    return f"line {line}, column {column}"
+
+
+class _Path:
+    """Where a node sits (``reports[0].queues``), spelled out only when a problem needs it."""
+
+    __slots__ = ("key", "parent")
+
+    def __init__(self, parent: _Path | None, key: str | int) -> None:
+        self.parent = parent
+        self.key = key
+
+    def __str__(self) -> str:
+        parts: list[str] = []
+        at: _Path | None = self
+        while at is not None:
+            key = at.key
+            if isinstance(key, int):
+                parts.append(f"[{key}]")
+            else:
+                parts.append(f".{key}" if at.parent is not None else key)
+            at = at.parent
+        return "".join(reversed(parts)) or "(file)"
+
+
+def _check_nodes(loader: _Loader, root: Node) -> tuple[list[ConfigProblem], list[ConfigProblem]]:
+    """Refused aliases (self-reference, too many values) and duplicate keys, before construction.
+
+    One pass over the node graph, each node once: an alias is the same node met again, so the
+    expanded size of every collection is summed from its children's without expanding anything.
+    """
+    refused: list[ConfigProblem] = []
+    duplicates: list[ConfigProblem] = []
+    size: dict[int, int] = {}  # expanded value count of each finished node
+    open_nodes: set[int] = set()  # collections being walked: the ancestors of the current one
+    # (node, path, children) entries; children is None until the node has been opened.
+    stack: list[tuple[Node, _Path | None, list[Node] | None]] = [(root, None, None)]
+    while stack:
+        node, path, children = stack.pop()
+        key = id(node)
+        if children is not None:  # all children done: the node's expanded size is known
+            size[key] = 1 + sum(size.get(id(c), 0) for c in children)
+            open_nodes.discard(key)
+            continue
+        if key in size:
+            continue
+        if key in open_nodes:
+            refused.append(
+                ConfigProblem(
+                    str(path),
+                    "this alias refers to itself (it sits inside the value it names); "
+                    "a config value cannot contain itself, so write it out",
+                )
+            )
+            continue
+        if isinstance(node, ScalarNode):
+            size[key] = 1
+            continue
+        pushed: list[tuple[Node, _Path]] = []
+        if isinstance(node, SequenceNode):
+            items: list[Node] = node.value
+            pushed = [(item, _Path(path, i)) for i, item in enumerate(items)]
+            kids = items
+        elif isinstance(node, MappingNode):
+            kids = []
+            first: dict[object, Node] = {}
+            for key_node, value_node in node.value:
+                kids.append(key_node)
+                kids.append(value_node)
+                name = _key_of(loader, key_node)
+                if name is _UNHASHABLE:
+                    pushed.append((value_node, _Path(path, "?")))
+                    continue
+                child = _Path(path, str(name))
+                if name in first:
+                    duplicates.append(
+                        ConfigProblem(
+                            str(child),
+                            f"duplicate key on line {key_node.start_mark.line + 1} (first on "
+                            f"line {first[name].start_mark.line + 1}); YAML keeps only the last "
+                            "value, so delete or rename one",
+                        )
+                    )
+                else:
+                    first[name] = key_node
+                pushed.append((value_node, child))
+        else:  # pragma: no cover - the composer builds only these three kinds
+            size[key] = 1
+            continue
+        for kid in kids:
+            if isinstance(kid, ScalarNode):
+                size[id(kid)] = 1
+        open_nodes.add(key)
+        stack.append((node, path, kids))
+        stack.extend((n, p, None) for n, p in reversed(pushed) if id(n) not in size)
+    added = size.get(id(root), 0) - len(size)
+    if added > MAX_ALIAS_VALUES:
+        refused.append(
+            ConfigProblem(
+                "(file)",
+                f"aliases expand this file by {added:,} values, more than the "
+                f"{MAX_ALIAS_VALUES:,} allowed (aliases may share a list or a mapping, not "
+                "multiply it); write the values out, or alias fewer nested collections",
+            )
+        )
+    return refused, duplicates
+
+
+_UNHASHABLE = object()
+
+
+def _key_of(loader: _Loader, key_node: Node) -> object:
+    """A mapping key as YAML reads it (so ``1`` and ``0x1`` are equal), or a marker."""
+    if key_node.tag == _MERGE_TAG:
+        return "<<"
+    if not isinstance(key_node, ScalarNode):
+        return _UNHASHABLE  # a collection key: the constructor refuses it later
+    key = loader.construct_object(key_node)  # cached: construction reuses it
+    try:
+        hash(key)
+    except TypeError:  # pragma: no cover - scalars construct to hashable values
+        return _UNHASHABLE
+    return key
+
+
+def _validate(
+    data: object,
+    source: str,
+    holidays: PrecomputedHolidays | None,
+    problems: Sequence[ConfigProblem],
+) -> Config:
+    check = _Checker(holidays, problems)
     top = check.mapping("", data if data is not None else {}, _TOP_KEYS) or {}
 
     genesys = _genesys(check, top.get("genesys"))
@@ -239,7 +570,9 @@ def parse_config(
 
     reports: list[ReportConfig] = []
     raw_reports = top.get("reports")
-    if raw_reports is None or (isinstance(raw_reports, list) and not raw_reports):
+    if raw_reports is None:
+        check.required("reports", "must list at least one report")
+    elif isinstance(raw_reports, list) and not raw_reports:
         check.add("reports", "must list at least one report")
     elif not isinstance(raw_reports, list):
         check.add("reports", f"must be a list of reports, got {_show(raw_reports)}")
@@ -272,7 +605,7 @@ def parse_config(
 
 def _genesys(check: _Checker, value: object) -> GenesysSettings | None:
     if value is None:
-        check.add("genesys", "is required, e.g. {environment: mypurecloud.com}")
+        check.required("genesys", "is required, e.g. {environment: mypurecloud.com}")
         return None
     raw = check.mapping("genesys", value, ("environment",))
     if raw is None:
@@ -296,7 +629,7 @@ def _genesys(check: _Checker, value: object) -> GenesysSettings | None:
 
 def _sendgrid(check: _Checker, value: object) -> SendGridSettings | None:
     if value is None:
-        check.add("sendgrid", "is required, e.g. {from: {email: reports@example.com}}")
+        check.required("sendgrid", "is required, e.g. {from: {email: reports@example.com}}")
         return None
     raw = check.mapping("sendgrid", value, ("from", "reply_to", "data_residency"))
     if raw is None:
@@ -383,11 +716,14 @@ def _holidays(check: _Checker, path: str, value: object) -> HolidaySettings | No
         check.add(f"{path}.dates", f"must be a list of dates, got {_show(raw_dates)}")
         raw_dates = []
     for i, entry in enumerate(raw_dates):
+        if isinstance(entry, datetime):  # a date never equals a datetime: it would never match
+            check.add(f"{path}.dates[{i}]", f"{_show(entry)} has a time; write just YYYY-MM-DD")
+            continue
         if isinstance(entry, date):
             dates.add(entry)
             continue
         try:
-            dates.add(date.fromisoformat(str(entry)))
+            dates.add(date.fromisoformat(entry if isinstance(entry, str) else ""))
         except ValueError:
             check.add(f"{path}.dates[{i}]", f"{_show(entry)} is not a date; write YYYY-MM-DD")
     return HolidaySettings(country=country, subdivision=subdivision, dates=frozenset(dates))
@@ -395,7 +731,7 @@ def _holidays(check: _Checker, path: str, value: object) -> HolidaySettings | No
 
 def _recipients(check: _Checker, path: str, value: object) -> Recipients | None:
     if value is None:
-        check.add(path, "is required, e.g. {to: [supervisor@example.com]}")
+        check.required(path, "is required, e.g. {to: [supervisor@example.com]}")
         return None
     raw = check.mapping(path, value, ("to", "cc", "bcc"))
     if raw is None:
@@ -411,20 +747,63 @@ def _recipients(check: _Checker, path: str, value: object) -> Recipients | None:
     return Recipients(to=to, cc=cc, bcc=bcc)
 
 
-def _subject(check: _Checker, path: str, value: object, default: str) -> str:
+_SUBJECT_FIELDS = ("title", "business_date")
+_SUBJECT_HELP = "use the placeholders {title} and {business_date:%a %d %b %Y}"
+_SAMPLE_DATE = date(2026, 1, 2)
+# Padding {title} to a billion characters would build that string at every send.
+_MAX_SUBJECT_WIDTH = 200
+# The width in a str format spec ([[fill]align][sign][z][#][0][width]...); compiled on first use.
+_STR_SPEC_WIDTH = r"(?s:.?[<>=^])?[-+ ]?z?#?0?(?P<width>\d*)"
+
+
+def _subject_problem(subject: str, title: str) -> str | None:
+    """Why ``subject`` is not a safe template (plain {title} and {business_date} only), or None.
+
+    ``str.format`` would also follow ``{business_date.__class__}`` or ``{title[0]}``; only a
+    bare name with a literal format spec is let through, then a test format proves the spec.
+    """
+    try:
+        fields = list(Formatter().parse(subject))
+    except ValueError as exc:
+        return f"has unbalanced braces ({exc}); write {{{{ or }}}} for a literal brace"
+    for _, name, raw_spec, conversion in fields:
+        if name is None:
+            continue
+        spec = raw_spec or ""
+        field = name if len(name) <= 40 else name[:37] + "..."
+        base = re.split(r"[.\[]", name, maxsplit=1)[0]
+        if not base or base.isdigit():
+            return f"has a positional placeholder {{{field}}}; name it"
+        if base not in _SUBJECT_FIELDS:
+            return f"has an unknown placeholder {{{field}}}{_suggest(base, _SUBJECT_FIELDS)}"
+        if name != base:
+            kind = "attribute access" if name[len(base)] == "." else "indexing"
+            return f"uses {kind} in {{{field}}}; only the plain placeholder is allowed"
+        if conversion is not None:
+            return f"uses the conversion !{conversion} in {{{name}!{conversion}}}; drop it"
+        if "{" in spec or "}" in spec:
+            return f"has a nested placeholder in the format spec of {{{name}}}; write it literally"
+        match = re.match(_STR_SPEC_WIDTH, spec) if spec and name == "title" else None
+        width = match["width"] if match else ""
+        if width and (len(width) > 3 or int(width) > _MAX_SUBJECT_WIDTH):
+            return f"asks for a width of {width[:12]} in {{{name}}}; at most {_MAX_SUBJECT_WIDTH}"
+    try:
+        formatted = subject.format(title=title, business_date=_SAMPLE_DATE)
+    except (ValueError, TypeError, OverflowError) as exc:
+        return f"has a format spec invalid for its placeholder ({exc})"
+    problem = header_problem(formatted)
+    return None if problem is None else f"formats to text that {problem}"
+
+
+def _subject(check: _Checker, path: str, value: object, default: str, title: str | None) -> str:
     if value is None:
         return default
-    subject = check.string(path, value)
+    subject = check.header(path, value)
     if subject is None:
         return default
-    try:
-        subject.format(title="T", business_date=date(2026, 1, 2))
-    except (KeyError, IndexError, ValueError, AttributeError) as exc:
-        check.add(
-            path,
-            f"{subject!r} is not a valid subject template ({type(exc).__name__}: {exc}); "
-            "use the placeholders {title} and {business_date:%a %d %b %Y}",
-        )
+    problem = _subject_problem(subject, title or "Support queues")
+    if problem is not None:
+        check.add(path, f"{_show(subject)} {problem}; {_SUBJECT_HELP}")
         return default
     return subject
 
@@ -443,7 +822,7 @@ def _report(check: _Checker, path: str, value: object) -> ReportConfig | None:
             "(e.g. 'support-daily')",
         )
         report_id = None
-    title = check.string(f"{path}.title", raw.get("title"))
+    title = check.header(f"{path}.title", raw.get("title"))
     timezone = _timezone(check, f"{path}.timezone", raw.get("timezone"))
     window = check.choice(f"{path}.window", raw.get("window"), WINDOW_KINDS, defaults.window)
 
@@ -482,7 +861,7 @@ def _report(check: _Checker, path: str, value: object) -> ReportConfig | None:
     )
     interval = check.choice(f"{path}.interval", raw.get("interval"), GRANULARITIES, "P1D")
     on_empty = check.choice(f"{path}.on_empty", raw.get("on_empty"), ON_EMPTY, defaults.on_empty)
-    subject = _subject(check, f"{path}.subject", raw.get("subject"), defaults.subject)
+    subject = _subject(check, f"{path}.subject", raw.get("subject"), defaults.subject, title)
     recipients = _recipients(check, f"{path}.recipients", raw.get("recipients"))
     send_non_business = raw.get("send_on_non_business_days", False)
     if not isinstance(send_non_business, bool):

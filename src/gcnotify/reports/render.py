@@ -109,7 +109,10 @@ class _MonthToDate(_PrefixedDate):
 
 
 def _one_line(text: str) -> str:
-    return re.sub(r"[\x00-\x1f\x7f]+", " ", text).strip()
+    # The rule config validation applies to header values, so sends and dry runs agree with it.
+    from gcnotify.core.text import one_line
+
+    return one_line(text)
 
 
 def _mentions_business_date(template: str) -> bool:
