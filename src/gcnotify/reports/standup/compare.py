@@ -105,15 +105,16 @@ STANDUP_METRICS: tuple[StandupMetric, ...] = (
     ),
     StandupMetric(
         "service_level", "Service level", "percent", "higher",
-        "Service level = Σ oServiceLevel numerator ÷ Σ denominator (your org's SL settings)",
+        "Service level = summed oServiceLevel numerators ÷ summed denominators (your org's "
+        "service level settings)",
     ),
     StandupMetric(
         "asa", "ASA", "duration", "lower",
-        "ASA = Σ tAnswered sum ÷ Σ tAnswered count (wait before answer)",
+        "ASA = tAnswered sum ÷ tAnswered count (the wait before an agent answered)",
     ),
     StandupMetric(
         "aht", "AHT", "duration", "lower",
-        "AHT = Σ tHandle sum ÷ Σ tHandle count (talk + hold + after-call work)",
+        "AHT = tHandle sum ÷ tHandle count (talk + hold + after-call work)",
     ),
 )  # fmt: skip
 _BY_NAME = {m.name: m for m in STANDUP_METRICS}

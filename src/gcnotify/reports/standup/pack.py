@@ -96,12 +96,20 @@ def _clock(ms: float) -> str:
     return f"{sign}{hours}:{minutes:02d}:{seconds:02d}"
 
 
+def _compact_clock(ms: float) -> str:
+    """``0:14`` (m:ss) under an hour, ``1:02:03`` beyond: changes are short and tables narrow."""
+    seconds = int(abs(ms) / 1000 + 0.5)
+    if seconds >= 3600:
+        return _clock(ms)
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
 def _signed(text: str, negative: bool) -> str:
     return f"{MINUS if negative else '+'}{text}"
 
 
 def format_delta(metric: StandupMetric, delta: Delta, *, arrows: bool = False) -> str:
-    """``+12 (+4.1%)``, ``−2.3 pts``, ``+0:00:14 (+9.0%)``; ``—`` when there is no change.
+    """``+12 (+4.1%)``, ``−2.3 pts``, ``+0:14 (+9.0%)``; ``—`` when there is no change.
 
     With ``arrows`` the sign is led by ▲/▼ (for media whose font has them); the sign itself
     stays, so colour is never the only signal.
@@ -114,7 +122,7 @@ def format_delta(metric: StandupMetric, delta: Delta, *, arrows: bool = False) -
     if metric.kind == "percent":
         text = _signed(f"{100 * size:.1f} pts", negative)
     elif metric.kind == "duration":
-        text = _signed(_clock(size), negative)
+        text = _signed(_compact_clock(size), negative)
     else:
         text = _signed(f"{size:,.0f}" if float(size).is_integer() else f"{size:,.1f}", negative)
     if delta.relative is not None:
