@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,16 +24,6 @@ pytestmark = pytest.mark.e2e
 AGGREGATES = "/api/v2/analytics/conversations/aggregates/query"
 MAIL = "/v3/mail/send"
 NY = pytz.timezone("America/New_York")
-
-
-@pytest.fixture
-def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DemoStack]:
-    with start_stack(tmp_path, queue_count=6) as running:
-        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
-            monkeypatch.setenv(key, running.environ[key])
-        handler.reset_cold_start()
-        yield running
-        handler.reset_cold_start()
 
 
 def invoke(stack: DemoStack, event: dict[str, Any], **env: str) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import tracemalloc
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 
@@ -442,3 +442,20 @@ def test_shown_values_are_bounded() -> None:
     assert 10 == len(found)
     assert all(len(p) < 200 for p in found), found
     assert peak < 5_000_000, peak
+
+
+def test_send_at_is_a_quoted_local_time() -> None:
+    """send_at "06:30" is read as 06:30 in the report's zone."""
+    data = yaml.safe_load((REPO / "gcnotify.yaml").read_text(encoding="utf-8"))
+    data["reports"][0]["send_at"] = "06:30"
+    assert time(6, 30) == parse_config(data).reports[0].send_at
+
+
+@pytest.mark.parametrize("value", ["25:00", "6:30", "06:30:00", 390, True])
+def test_send_at_must_be_hh_mm(value: object) -> None:
+    """Anything but a quoted 24-hour HH:MM is one problem naming the key."""
+    data = yaml.safe_load((REPO / "gcnotify.yaml").read_text(encoding="utf-8"))
+    data["reports"][0]["send_at"] = value
+    with pytest.raises(ConfigError) as info:
+        parse_config(data)
+    assert ["reports[0].send_at"] == [p.path for p in info.value.problems]

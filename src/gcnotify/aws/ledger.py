@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from gcnotify.core.errors import LedgerError
+from gcnotify.runtime.redact import REDACTOR
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -135,7 +136,11 @@ def _values(attributes: Attributes) -> dict[str, Any]:
     for name, value in attributes.items():
         if name in _OWN:
             raise ValueError(f"ledger attribute {name!r} is reserved")
-        out[name] = {"S": value} if isinstance(value, str) else {"L": [{"S": v} for v in value]}
+        out[name] = (
+            {"S": REDACTOR.mask(value)}
+            if isinstance(value, str)
+            else {"L": [{"S": REDACTOR.mask(v)} for v in value]}
+        )
     return out
 
 
@@ -262,7 +267,7 @@ class Ledger:
             {
                 ":failed": {"S": "failed"},
                 ":now": {"S": now.isoformat()},
-                ":err": {"S": error[:1000]},
+                ":err": {"S": REDACTOR.mask(error)[:1000]},
             },
         )
 
@@ -276,7 +281,7 @@ class Ledger:
             {
                 ":unknown": {"S": "unknown"},
                 ":now": {"S": now.isoformat()},
-                ":err": {"S": error[:1000]},
+                ":err": {"S": REDACTOR.mask(error)[:1000]},
             },
         )
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gcnotify.core.errors import SecretError
+from gcnotify.runtime.redact import REDACTOR
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -53,12 +54,26 @@ def parse_secret(secret_id: str, secret_string: str | None) -> Credentials:
         ) from None
     if not isinstance(data, dict):
         raise SecretError(f"secret {secret_id!r} must be a JSON object like {example}")
+    # Every value may be echoed by some provider one day: mask them all, whatever happens next.
+    REDACTOR.add(*(v for v in data.values() if isinstance(v, str)))
+    REDACTOR.add(*(v.strip() for v in data.values() if isinstance(v, str)))
     missing = [k for k in REQUIRED_KEYS if not isinstance(data.get(k), str) or not data[k].strip()]
     if missing:
         raise SecretError(
             f"secret {secret_id!r} is missing or has empty key(s): {', '.join(missing)}; "
             f"it must hold {', '.join(REQUIRED_KEYS)}"
         )
+    # A control character would end up in an HTTP header, and the HTTP library's error about it
+    # would quote the value: refuse it here, naming the key only.
+    unprintable = [k for k in REQUIRED_KEYS if not data[k].strip().isprintable()]
+    if unprintable:
+        raise SecretError(
+            f"secret {secret_id!r} key(s) {', '.join(unprintable)} hold control characters "
+            "(a pasted line break or tab?); store each value on one line, exactly as issued"
+        )
+    REDACTOR.add_basic_auth(
+        data["genesys_client_id"].strip(), data["genesys_client_secret"].strip()
+    )
     return Credentials(
         genesys_client_id=data["genesys_client_id"].strip(),
         genesys_client_secret=data["genesys_client_secret"].strip(),

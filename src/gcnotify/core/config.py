@@ -18,7 +18,7 @@ import os
 import re
 import reprlib
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from string import Formatter
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
@@ -107,6 +107,7 @@ _REPORT_KEYS = (
     "subject",
     "recipients",
     "send_on_non_business_days",
+    "send_at",
 )
 
 
@@ -870,6 +871,7 @@ def _report(check: _Checker, path: str, value: object) -> ReportConfig | None:
             f"must be true or false, got {_show(send_non_business)}",
         )
         send_non_business = False
+    send_at = _send_at(check, f"{path}.send_at", raw.get("send_at"))
 
     if None in (report_id, title, timezone, recipients) or not queues:
         return None
@@ -888,7 +890,23 @@ def _report(check: _Checker, path: str, value: object) -> ReportConfig | None:
         on_empty=cast("Any", on_empty),
         subject=subject,
         send_on_non_business_days=send_non_business,
+        send_at=send_at,
     )
+
+
+_SEND_AT = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
+
+
+def _send_at(check: _Checker, path: str, value: object) -> time | None:
+    """``"HH:MM"``, 24-hour local time of the report's zone. YAML reads an unquoted 06:00 as a
+    number of minutes (sexagesimal), so only a quoted string is accepted."""
+    if value is None:
+        return None
+    if isinstance(value, str) and (match := _SEND_AT.fullmatch(value)):
+        return time(int(match.group(1)), int(match.group(2)))
+    hint = ' (quote it: send_at: "06:00")' if isinstance(value, int) else ""
+    check.add(path, f'{_show(value)} is not a local time like "06:00" (24-hour HH:MM){hint}')
+    return None
 
 
 def is_queue_id(ref: str) -> bool:

@@ -15,13 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from gcnotify.core.config import load_config
 from gcnotify.core.errors import EventError, GcnotifyError, RunFailedError
 from gcnotify.core.model import Config
 from gcnotify.reports.events import RunRequest, parse_event
 from gcnotify.runtime.log import quiet_sdk_loggers
+from gcnotify.runtime.redact import REDACTOR, RedactingFilter
 from gcnotify.runtime.resources import precomputed_holidays
 from gcnotify.runtime.settings import Settings
 
@@ -37,6 +38,8 @@ __all__ = ["handle", "lambda_handler", "reset_cold_start"]
 
 logger = logging.getLogger("gcnotify")
 quiet_sdk_loggers()
+if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+    logger.addFilter(RedactingFilter())
 
 
 @dataclass
@@ -207,6 +210,7 @@ def handle(
     summary = summarize(request, results)
     if not request.dry_run:
         summary["alerts_sent"] = send_alerts(state.config, results, services)
+    summary = cast("dict[str, Any]", REDACTOR.mask_all(summary))
     logger.info("run finished", extra={"summary": summary})
     if not summary["ok"]:
         raise RunFailedError(

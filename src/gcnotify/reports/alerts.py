@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from gcnotify.aws.once import Blocked
 from gcnotify.core.errors import GcnotifyError, LedgerError
 from gcnotify.core.model import Config, Recipients
+from gcnotify.runtime.redact import REDACTOR
 from gcnotify.sendgrid.client import build_mail_body, unique_recipients
 
 if TYPE_CHECKING:
@@ -50,6 +51,10 @@ _ACTIONS = {
     "report was not delivered.",
     "SendGridOutcomeUnknownError": "Check SendGrid Email Activity; re-run with force only "
     "if the report was not delivered.",
+    "UnexpectedAnswerError": "Nothing was sent. Re-run for this date; if it happens again, "
+    "check the report's queues in gcnotify.yaml and Genesys Cloud's status page.",
+    "OutOfTimeError": "Nothing was sent. Lambda's retry or the next scheduled run picks it up; "
+    "if it recurs, give the function a longer Timeout or split the reports.",
 }
 _DEFAULT_ACTION = (
     "Lambda retries the run automatically. If it keeps failing, read the error above and the "
@@ -60,48 +65,58 @@ _DEFAULT_ACTION = (
 def send_alerts(config: Config, results: Sequence[ReportResult], services: Services) -> int:
     """Mail ``alerts.to`` one short plain email per failed report; return how many were sent.
 
-    An alert that cannot be sent is logged, not raised: the invocation already fails loudly.
+    An alert that cannot be built or sent is logged, never raised: the invocation already fails
+    loudly, and its summary must still be logged and returned.
     """
     if not config.alerts.to or services.sendgrid is None:
         return 0
-    sendgrid = services.sendgrid
     sent = 0
     for result in results:
         if result.status not in ALERTED:
             continue
-        email = services.renderer.render_alert(
-            result.report,
-            result.business_date,
-            result.error or "unknown error",
-            _ACTIONS.get(result.error_type or "", _DEFAULT_ACTION),
-        )
-        body = build_mail_body(
-            email,
-            sender=config.sendgrid,
-            recipients=unique_recipients(Recipients(to=config.alerts.to)),
-            custom_args={"gcnotify_report_id": result.report, "gcnotify_alert": "failure"},
-            categories=("gcnotify-alert",),
-        )
         try:
-            if services.once is None:
-                sendgrid.send(body)
-            else:
-                try:
-                    outcome = services.once.send(
-                        alert_key(result),
-                        lambda: sendgrid.send(body).message_id,  # noqa: B023 - called at once
-                        deadline=services.deadline,
-                        attributes={"report_id": result.report, "kind": "alert"},
-                    )
-                except GcnotifyError as exc:
-                    if not isinstance(exc, LedgerError):
-                        raise
-                    sendgrid.send(body)  # no ledger: better a second alert than none
-                else:
-                    if isinstance(outcome, Blocked):
-                        logger.info("alert for %s: %s", result.report, outcome.note)
-                        continue
-            sent += 1
-        except GcnotifyError as exc:
-            logger.error("could not send the failure alert for %s: %s", result.report, exc)
+            sent += _send_alert(config, result, services)
+        except Exception as exc:
+            logger.error(
+                "could not send the failure alert for %s: %s",
+                result.report,
+                exc if isinstance(exc, GcnotifyError) else f"unexpected {type(exc).__name__}",
+            )
     return sent
+
+
+def _send_alert(config: Config, result: ReportResult, services: Services) -> int:
+    """1 when the alert went out now, 0 when the guard says it went out before."""
+    sendgrid = services.sendgrid
+    if sendgrid is None:  # checked by the caller
+        return 0
+    email = services.renderer.render_alert(
+        result.report,
+        result.business_date,
+        REDACTOR.mask(result.error or "unknown error"),
+        _ACTIONS.get(result.error_type or "", _DEFAULT_ACTION),
+    )
+    body = build_mail_body(
+        email,
+        sender=config.sendgrid,
+        recipients=unique_recipients(Recipients(to=config.alerts.to)),
+        custom_args={"gcnotify_report_id": result.report, "gcnotify_alert": "failure"},
+        categories=("gcnotify-alert",),
+    )
+    if services.once is None:
+        sendgrid.send(body)
+        return 1
+    try:
+        outcome = services.once.send(
+            alert_key(result),
+            lambda: sendgrid.send(body).message_id,
+            deadline=services.deadline,
+            attributes={"report_id": result.report, "kind": "alert"},
+        )
+    except LedgerError:
+        sendgrid.send(body)  # the ledger is down: better a second alert than none
+        return 1
+    if isinstance(outcome, Blocked):
+        logger.info("alert for %s: %s", result.report, outcome.note)
+        return 0
+    return 1

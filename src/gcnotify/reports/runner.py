@@ -33,6 +33,7 @@ from gcnotify.reports.events import RunRequest
 from gcnotify.reports.metrics import build_table, genesys_metrics
 from gcnotify.reports.outputs import write_outputs
 from gcnotify.reports.query import build_aggregates_query
+from gcnotify.runtime.redact import REDACTOR
 from gcnotify.runtime.resources import precomputed_holidays
 from gcnotify.sendgrid.client import build_mail_body, unique_recipients
 
@@ -200,6 +201,11 @@ def run_report(
         result.error = f"unexpected {type(exc).__name__}; see the function's logs"
         result.error_type = type(exc).__name__
     result.genesys_api_calls = services.genesys.calls - calls_before
+    # Provider texts end up in errors and notes: mask before the result goes anywhere.
+    for name in ("error", "note", "subject"):
+        value = getattr(result, name)
+        if value is not None:
+            setattr(result, name, REDACTOR.mask(value))
     return result
 
 

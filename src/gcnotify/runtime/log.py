@@ -51,6 +51,9 @@ class JsonFormatter(logging.Formatter):
 def configure_cli_logging(level: int) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    from gcnotify.runtime.redact import RedactingFilter
+
+    handler.addFilter(RedactingFilter())
     root = logging.getLogger("gcnotify")
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -34,6 +34,7 @@ from gcnotify.core.model import Address, Recipients, SendGridSettings
 from gcnotify.core.regions import SENDGRID_HOSTS, sendgrid_url
 from gcnotify.core.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
 from gcnotify.runtime.http import is_connect_failure, request_with_retry
+from gcnotify.runtime.redact import REDACTOR
 
 __all__ = [
     "MAX_CUSTOM_ARGS_BYTES",
@@ -427,7 +428,12 @@ class SendGridClient:
 
 
 def _error_details(response: requests.Response) -> str:
-    """SendGrid's own messages (``field: message; …``), or a short excerpt of a non-JSON body."""
+    """SendGrid's own messages (``field: message; …``), or a short excerpt of a non-JSON body;
+    masked, since an error body may quote what it was sent (the key included)."""
+    return REDACTOR.mask(_raw_error_details(response))
+
+
+def _raw_error_details(response: requests.Response) -> str:
     try:
         data = response.json()
     except ValueError:
