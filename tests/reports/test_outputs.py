@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import email
+from datetime import UTC, datetime
 from email import policy
 from pathlib import Path
 
@@ -55,3 +56,11 @@ def test_write_outputs(tmp_path: Path) -> None:
     paths = write_outputs(tmp_path / "out", "support-daily-2026-11-20", BODY)
     assert [p.suffix for p in paths] == [".html", ".txt", ".eml"]
     assert paths[1].read_text() == "Offered 12"
+
+
+def test_eml_carries_date_and_message_id() -> None:
+    """Mail clients sort by Date and thread by Message-ID: both are set, the id at our domain."""
+    when = datetime(2026, 11, 21, 11, 0, tzinfo=UTC)
+    msg = email.message_from_bytes(eml_from_mail_body(BODY, date=when), policy=policy.default)
+    assert "Sat, 21 Nov 2026 11:00:00 +0000" == msg["Date"]
+    assert msg["Message-ID"].endswith("@" + BODY["from"]["email"].rpartition("@")[2] + ">")

@@ -18,6 +18,7 @@ value or HTTP status was involved, and what to do about it. No message ever hold
     │   │   ├── GenesysPermissionError   403: the OAuth client's roles lack a permission
     │   │   ├── GenesysRequestError      other 4xx (e.g. an aggregates 400), with Genesys's message
     │   │   └── GenesysUnavailableError  429/5xx/timeouts that outlasted the retry budget
+    │   ├── ChatError                a Slack/Teams webhook refused the post or was unreachable
     │   └── SendGridError
     │       ├── SendGridAuthError        401: the API key is wrong or revoked
     │       ├── SendGridForbiddenError   403: unverified sender, or the account is blocked
@@ -38,6 +39,7 @@ from dataclasses import dataclass
 __all__ = [
     "AmbiguousSendError",
     "ApiError",
+    "ChatError",
     "ConfigError",
     "ConfigProblem",
     "EventError",
@@ -86,13 +88,16 @@ class ConfigProblem:
 class ConfigError(GcnotifyError):
     """The config file is invalid; ``problems`` lists every problem found, not just the first."""
 
-    def __init__(self, problems: Sequence[ConfigProblem], source: str = "config") -> None:
+    def __init__(
+        self, problems: Sequence[ConfigProblem], source: str = "config", *, note: str = ""
+    ) -> None:
         self.problems = tuple(problems)
         self.source = source
         lines = "\n".join(f"  - {p}" for p in self.problems)
         count = len(self.problems)
         noun = "problem" if count == 1 else "problems"
-        super().__init__(f"{source} has {count} {noun}; nothing was fetched or sent:\n{lines}")
+        # ``note`` says what the failure stopped (the handler: "nothing was fetched or sent").
+        super().__init__(f"{source} has {count} {noun}{'; ' + note if note else ''}:\n{lines}")
 
 
 class SecretError(GcnotifyError):
@@ -201,6 +206,16 @@ class SendGridOutcomeUnknownError(SendGridUnavailableError):
     """
 
     maybe_sent = True
+
+
+class ChatError(ApiError):
+    """A Slack or Teams incoming webhook refused the post or could not be reached.
+
+    The webhook URL is the credential, so the message names the channel kind and the secret key
+    that holds the URL, never the URL itself.
+    """
+
+    service = "chat webhook"
 
 
 class LedgerError(GcnotifyError):

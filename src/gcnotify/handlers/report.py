@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from gcnotify.core.config import load_config
-from gcnotify.core.errors import EventError, GcnotifyError, RunFailedError
+from gcnotify.core.errors import ConfigError, EventError, GcnotifyError, RunFailedError
 from gcnotify.core.model import Config
 from gcnotify.reports.events import RunRequest, parse_event
 from gcnotify.runtime.log import quiet_sdk_loggers
@@ -166,10 +166,13 @@ def _cold_start(environ: Mapping[str, str]) -> _ColdStart:
     global _state  # noqa: PLW0603
     if _state is None:
         settings = Settings.from_env(environ)
-        _state = _ColdStart(
-            settings=settings,
-            config=load_config(settings.config_path, holidays=precomputed_holidays()),
-        )
+        try:
+            config = load_config(settings.config_path, holidays=precomputed_holidays())
+        except ConfigError as exc:
+            raise ConfigError(
+                exc.problems, exc.source, note="nothing was fetched or sent"
+            ) from None
+        _state = _ColdStart(settings=settings, config=config)
     return _state
 
 

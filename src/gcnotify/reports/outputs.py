@@ -7,7 +7,9 @@ run, would have been) sent, not a second rendering of it.
 from __future__ import annotations
 
 import base64
+import email.utils
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from email.headerregistry import Address as EmailAddress
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -32,11 +34,20 @@ def _content(body: Mapping[str, Any], mime: str) -> str:
     return ""
 
 
-def eml_from_mail_body(body: Mapping[str, Any]) -> bytes:
-    """A multipart/alternative message (plus attachments) equivalent to a mail/send body."""
+def eml_from_mail_body(
+    body: Mapping[str, Any], *, date: datetime | None = None, message_id: str | None = None
+) -> bytes:
+    """A multipart/alternative message (plus attachments) equivalent to a mail/send body.
+
+    ``Date`` and ``Message-ID`` are set as a mail server would (mail clients sort and thread
+    by them): ``date`` defaults to now, ``message_id`` to a fresh id at the sender's domain.
+    """
     personalization = body["personalizations"][0]
     msg = EmailMessage(policy=SMTP)
     msg["Subject"] = personalization.get("subject") or body.get("subject", "")
+    msg["Date"] = email.utils.format_datetime(date or datetime.now(UTC))
+    domain = str(body["from"]["email"]).rpartition("@")[2] or None
+    msg["Message-ID"] = message_id or email.utils.make_msgid("gcnotify", domain=domain)
     msg["From"] = _addresses([body["from"]])
     msg["To"] = _addresses(personalization["to"])
     if personalization.get("cc"):
