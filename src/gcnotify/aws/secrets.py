@@ -83,7 +83,7 @@ def parse_secret(secret_id: str, secret_string: str | None) -> Credentials:
 
 def load_credentials(client: SecretsManagerClient, secret_id: str) -> Credentials:
     """Fetch and parse the secret; AWS errors become ``SecretError`` with the fix."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
     try:
         response = client.get_secret_value(SecretId=secret_id)
@@ -98,6 +98,13 @@ def load_credentials(client: SecretsManagerClient, secret_id: str) -> Credential
         }
         fix = fixes.get(code, "check the secret id and the function's IAM permissions")
         raise SecretError(f"cannot read secret {secret_id!r} ({code}); {fix}") from None
+    except NoCredentialsError:
+        raise SecretError(
+            f"no AWS credentials to read secret {secret_id!r}: configure them (aws configure, "
+            "AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); Lambda provides its "
+            "role's. To try it with no account, run `gcnotify demo --serve` in another shell and "
+            "export the variables it prints"
+        ) from None
     except BotoCoreError as exc:
         raise SecretError(
             f"cannot reach Secrets Manager for secret {secret_id!r} ({type(exc).__name__}); "

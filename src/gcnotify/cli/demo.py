@@ -259,6 +259,11 @@ def _serve(stack: DemoStack) -> int:
     print("on Linux use --docker-network host and 127.0.0.1 instead (see docs/DEPLOY.md):")
     print("  AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_DEFAULT_REGION=us-east-1 \\")
     print("    sam local invoke ReportFunction -e events/dry_run.json --env-vars env.json")
+    print("From this machine, in another shell (gcnotify run takes them from the environment):")
+    exports = " ".join(f"{key}={stack.environ[key]}" for key in keep)
+    print(f"  export {exports} AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo")
+    print("  export AWS_DEFAULT_REGION=us-east-1")
+    print("  .venv/bin/gcnotify run --date 2026-11-20 --dry-run --out out/")
     print("Press Ctrl-C to stop.")
     sys.stdout.flush()
     try:

@@ -65,8 +65,11 @@ class _ColdStart:
             return self.aws_session.client(service, endpoint_url=self.settings.aws_endpoint_url)
         except BotoCoreError as exc:
             raise error(
-                f"cannot create the AWS {service} client ({type(exc).__name__}: {exc}); set "
-                "AWS_REGION or AWS_DEFAULT_REGION (Lambda sets it) and AWS credentials"
+                f"cannot create the AWS {service} client ({type(exc).__name__}: {exc}). Every "
+                "run, a dry run too, reads the credentials secret from Secrets Manager: set "
+                "AWS_DEFAULT_REGION (boto3 reads it; Lambda sets it) and AWS credentials. To try "
+                "it with no account, run `gcnotify demo --serve` in another shell and export the "
+                "variables it prints"
             ) from None
 
     def _read_secret(self, client: Any) -> Credentials:
