@@ -14,9 +14,10 @@ Bytecode writing is off in both (PYTHONDONTWRITEBYTECODE=1), as on read-only /va
 broken shipped .pyc shows up as slow instead of being repaired by the first run.
 
 Each interpreter times, in one run: `import boto3`, then `import gcnotify.handlers.report` (the
-handler's own cost on top of boto3: the target), then the modules a first report imports lazily (for
-information: what the first invocation still pays, and what a report with holidays costs with
-the artifact's precomputed table and with the `holidays` package). Separate interpreters time
+handler's own cost on top of boto3, which a cold start loads anyway; it is held to at most 40 % of
+`import boto3`'s time), then the modules a first report imports lazily (for information: what the
+first invocation still pays, and what a report with holidays costs with the artifact's
+precomputed table and with the `holidays` package). Separate interpreters time
 `import gcnotify.handlers.report` alone. Modules must load from the artifact, which is checked.
 
 Usage: python bench/cold_start.py [--runs 9] [--artifact DIR (skip the build)]
@@ -309,7 +310,7 @@ def main() -> int:
         print()
         header = (
             f"{'variant':<27} | {'import boto3':>12} | {'handler alone':>13} | "
-            f"{'handler after boto3':>19} | {'added over boto3':>16} | {'target <= 40 %':>14} || "
+            f"{'handler after boto3':>19} | {'added over boto3':>16} | {'at most 40 %?':>14} || "
             f"{'then report modules':>19} | {'then holidays US-NY':>19} | "
             f"{'holidays package':>16}"
         )
@@ -323,7 +324,7 @@ def main() -> int:
             m = measure(python, root, args.runs)
             results[label] = m
             added = m["own"] / m["boto3"]
-            verdict = "met" if added <= TARGET else "NOT met"
+            verdict = "yes" if added <= TARGET else "NO"
             print(
                 f"{label:<27} | {m['boto3']:9.1f} ms | {m['alone']:10.1f} ms | "
                 f"{m['own']:16.1f} ms | {added * 100:14.0f} % | {verdict:>14} || "
@@ -332,7 +333,9 @@ def main() -> int:
             )
         print()
         print(
-            "Columns left of || are the target; each cell is the median of its own samples.\n"
+            "Left of ||: what the handler import costs; 'at most 40 %?' says whether 'added over "
+            "boto3'\n(handler after boto3, as a share of `import boto3`) stays within 40 %. Each "
+            "cell is the median of its own samples.\n"
             "handler alone: `import gcnotify.handlers.report` in a fresh interpreter (it does not "
             "import boto3).\nhandler after boto3: `import gcnotify.handlers.report` right after "
             "`import boto3` in the same interpreter,\n  i.e. what the handler adds to a cold start "

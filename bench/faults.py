@@ -1,9 +1,12 @@
-"""Calls made and mails sent under each injected fault (the table in the issue notes).
+"""Calls made and mails sent under each injected fault: what a failure costs, and that it never
+becomes a duplicate or a lost report.
 
 Every scenario runs the real handler against fresh local stand-ins and a moto server (real HTTP
-on 127.0.0.1), injects one fault, and counts: Genesys requests, SendGrid requests, report mails
-accepted, alert mails accepted, DynamoDB ledger calls, the final status, and the ledger record.
-It also times a normal run with and without the ledger to show what the ledger costs.
+on 127.0.0.1), injects at most one fault, and counts: Genesys requests, SendGrid requests, report
+mails accepted, alert mails accepted, DynamoDB ledger calls, the final status, and the ledger
+record.
+It also times the ledger's own calls in a normal run (lookup, claim, mark sent) against the local
+moto server, to show what the ledger costs.
 
 Usage: python bench/faults.py
 """
@@ -177,6 +180,12 @@ def ledger_overhead(work: Path, runs: int = 50) -> tuple[float, int]:
 
 def main() -> int:
     print(
+        "Each scenario runs report support-daily for 2026-11-20 (12 queues, alerts on) against "
+        "fresh local stand-ins and moto,\nwith at most one fault injected. status: the report's "
+        "status, or 'failed: <error type>' when the invocation\nraised (Lambda counts an error); "
+        "calls: every request the stand-ins received in the scenario, retries included;\n"
+        "mails: what SendGrid accepted; ledger calls: the DynamoDB requests of the scenario's last "
+        "run;\nledger record: the send key's record afterwards.\n\n"
         "scenario | status | Genesys calls | SendGrid calls | report mails | alert mails | "
         "ledger calls | ledger record"
     )

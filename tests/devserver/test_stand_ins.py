@@ -224,7 +224,7 @@ def test_token_with_wrong_secret_is_refused(
 def test_token_with_credentials_in_the_body_is_a_bad_request(
     fresh_genesys: GenesysStandIn, session: requests.Session
 ) -> None:
-    """The tutorials' form-body credentials are refused with 400, as only Basic is accepted."""
+    """Credentials in the form body (a common mistake) are refused with 400: only Basic works."""
     response = session.post(
         fresh_genesys.url + TOKEN_PATH,
         data={
@@ -463,7 +463,7 @@ def test_interval_running_into_the_present_is_partial(ask: Any) -> None:
 
 
 def test_unknown_metric_name_is_a_bad_request(ask: Any) -> None:
-    """A metric Genesys does not have (the tutorials' 'handled') fails schema validation: 400."""
+    """A metric name Genesys does not have ('handled' is gcnotify's, not Genesys's) is a 400."""
     response = ask(query(metrics=["nOffered", "handled"]))
     body = response.json()
     assert (400, "bad.request") == (response.status_code, body["code"])

@@ -81,7 +81,7 @@ def test_queue_predicate_shape() -> None:
 
 
 def test_filter_is_and_of_or_clauses() -> None:
-    """The filter is an and of or-clauses, as the official tutorial builds it."""
+    """The filter is an and of or-clauses: here one, the queues' (media types add a second)."""
     body = build()
     assert (
         body["filter"]["type"],

@@ -1,7 +1,7 @@
-"""``gcnotify`` command line (SPEC §7): ``validate``, ``run`` and ``demo``.
+"""``gcnotify`` command line: ``validate``, ``run`` and ``demo`` (docs/EVENTS.md).
 
 ``run`` builds the same event a manual Lambda invocation would and goes through the same
-``handler.handle`` code path, so what works here works in Lambda.
+``gcnotify.handlers.report.handle`` code path, so what works here works in Lambda.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ class RetryPolicy:
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Seconds from a ``Retry-After`` header: delta-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
+    """Seconds from a ``Retry-After`` header: delta-seconds or an HTTP-date (RFC 9110, 10.2.3)."""
     if value is None or not value.strip():
         return None
     text = value.strip()

@@ -1,7 +1,7 @@
 """A local Genesys Cloud: OAuth client credentials, queue listing and conversation aggregates.
 
 One server plays both hosts (``login.<env>`` and ``api.<env>``), so the demo points both URLs at
-it. Shapes follow reference/genesys.md: the token request takes the client id and secret only in
+it. Shapes follow the real API: the token request takes the client id and secret only in
 the HTTP Basic header, API errors are ``ErrorBody`` objects, 429s carry ``Retry-After`` and the
 normalized body, and aggregates answers come from deterministic synthetic traffic (``traffic.py``)
 computed with the real time semantics (``aggregates.py``).
@@ -68,7 +68,7 @@ _CODES = {
 
 
 def error_body(status: int, message: str, code: str | None = None) -> dict[str, Any]:
-    """A Genesys ``ErrorBody`` (reference/genesys.md §2) with a fresh ``contextId``."""
+    """A Genesys ``ErrorBody`` (``message``, ``code``, ``status``) with a fresh ``contextId``."""
     return {
         "message": message,
         "code": code or _CODES.get(status, "error"),
@@ -174,7 +174,7 @@ class GenesysStandIn(StandInServer):
         self, status: int, request: RecordedRequest, headers: Mapping[str, str]
     ) -> Response:
         if status == 429:
-            # The normalized 429 (reference/genesys.md §10): the body repeats Retry-After.
+            # The normalized 429 Genesys sends: the body repeats Retry-After.
             given = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
             wait = given if given is not None else "1"
             return Response(

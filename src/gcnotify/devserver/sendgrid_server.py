@@ -1,8 +1,9 @@
 """A local SendGrid v3 ``POST /v3/mail/send`` that checks what real SendGrid checks.
 
-Bodies are validated against ``sendgrid-mail-send.schema.json`` plus the rules a schema cannot
-express (reference/sendgrid.md §3: one address once per personalization across to/cc/bcc,
-case-insensitively; 1000 recipients per request; custom_args size; send_at horizon; 30 MB).
+Bodies are validated against ``sendgrid-mail-send.schema.json`` plus the rules SendGrid
+documents that a schema cannot express: one address once per personalization across
+to/cc/bcc, case-insensitively; 1000 recipients per request; custom_args size; send_at horizon;
+30 MB.
 Accepted mail is kept in ``messages``; sandbox mail is answered 200 and kept apart, as SendGrid
 validates it and delivers nothing. ``drop_next`` stores the message and then loses the answer,
 the one failure after which a client cannot know whether the mail went out.
@@ -37,7 +38,7 @@ MAX_BODY_BYTES = 30 * 1024 * 1024
 SEND_AT_HORIZON_S = 72 * 3600
 _MAX_ERRORS = 20
 
-# What SendGrid's edge answers for an oversize body (reference/sendgrid.md §2.5): HTML, not JSON.
+# What SendGrid's edge answers for an oversize body: HTML, not JSON.
 NGINX_413 = (
     "<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n"
     "<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n"
@@ -230,7 +231,7 @@ class SendGridStandIn(StandInServer):
 
 
 def _rules_beyond_schema(body: Mapping[str, Any]) -> list[tuple[str, str | None]]:
-    """The documented 400s a JSON Schema cannot express (reference/sendgrid.md §3, §8)."""
+    """The 400s SendGrid documents that a JSON Schema cannot express."""
     problems: list[tuple[str, str | None]] = []
     total = 0
     for index, personalization in enumerate(body["personalizations"]):

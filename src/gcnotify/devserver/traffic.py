@@ -295,7 +295,7 @@ def _conversation(queue_id: str, row: _Row) -> Conversation:
 
 
 def _series(rows: Sequence[_Row]) -> dict[str, dict[str, Series]]:
-    """Events per metric, stamped when the measured thing completes (reference/genesys.md §3).
+    """Events per metric, stamped when the measured thing completes (as Genesys counts them).
 
     Offers count when offered; answers (with their wait) when answered; abandons when abandoned;
     talk and hold when the talk ends; ACW and handle when after-call work completes. The hidden

@@ -1,10 +1,12 @@
-"""Request bodies for the Genesys Cloud conversation aggregates query (reference/genesys.md §3).
+"""Request bodies for the Genesys Cloud conversation aggregates query.
 
-Pure functions: the runner passes values in and sends the body through ``genesys.py``. One body
-covers all of a report's queues (grouped by ``queueId``), so a report costs one query.
+Pure functions: the runner passes values in and sends the body through
+``gcnotify.genesys.client``. One body covers all of a report's queues (grouped by ``queueId``),
+so a report costs one query.
 
-Where the API forces several queries (a filter too large), the Genesys seam splits the body
-itself (``gcnotify.genesys.aggregates``); the report never needs to know.
+Where the API forces several queries (a body over the request size limit, a filter too large),
+the Genesys seam splits the body itself (``gcnotify.genesys.aggregates``); the report never
+needs to know.
 """
 
 from __future__ import annotations

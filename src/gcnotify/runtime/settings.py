@@ -1,4 +1,7 @@
-"""The one place that reads environment variables (SPEC §6); everything else gets values."""
+"""The one place that reads environment variables; everything else gets values.
+
+The variables are documented in docs/CONFIG.md ("Environment variables").
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from gcnotify.runtime.resources import default_config_path
 
 __all__ = ["ENV_VARS", "Endpoints", "Settings"]
 
-# Every variable Settings.from_env reads (SPEC §6); template.yaml declares them all.
+# Every variable Settings.from_env reads; template.yaml declares them all (a test checks it).
 ENV_VARS = (
     "GCNOTIFY_CONFIG",
     "GCNOTIFY_SECRET_ID",
