@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytz
 
 from gcnotify.core.errors import RenderError
 from gcnotify.core.mail import Attachment, RenderedEmail
 from gcnotify.core.model import Queue, Recipients, ReportConfig
 from gcnotify.core.windows import ReportWindow, start_of_day
-from gcnotify.reports.metrics import METRICS, ReportTable, build_table, format_value
+from gcnotify.reports.metrics import (
+    METRICS,
+    IntervalRow,
+    ReportTable,
+    Row,
+    build_table,
+    format_value,
+)
 from gcnotify.reports.precompile import main as precompile_main
 from gcnotify.reports.precompile import precompile
 from gcnotify.reports.render import HTML_BUDGET, MANIFEST, TEMPLATE_NAMES, Renderer, subject_for
@@ -118,12 +127,9 @@ class TagBalance(HTMLParser):
         self.stack: list[str] = []
         self.errors: list[str] = []
         self.styles = 0
-        self.inline_cell_styles = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.styles += tag == "style"
-        if tag in ("td", "th") and any(name == "style" for name, _ in attrs):
-            self.inline_cell_styles += 1
+        self.styles += tag == "style"  # a <style> inside an Outlook-only comment is not counted
         if tag in self.CHECKED:
             self.stack.append(tag)
 
@@ -332,13 +338,43 @@ def test_report_html_parses_with_balanced_tags(renderer: Renderer) -> None:
 
 
 def test_report_html_is_email_client_safe(renderer: Renderer) -> None:
-    """One <style> block, no inline cell styles, no scripts, links, images or external CSS."""
+    """One <style> block, and no scripts, links, images or external CSS."""
     html = renderer.render_report(
         report_config(), window(), make_table(["Support"]), data_as_of=AS_OF
     ).html
-    parser = parse(html)
-    assert (1, 0) == (parser.styles, parser.inline_cell_styles)
+    assert 1 == parse(html).styles
     assert not any(tag in html for tag in ("<script", "<link", "<img", "@import", "url("))
+
+
+def test_report_html_is_never_fixed_wider_than_600px(renderer: Renderer) -> None:
+    """No width attribute or CSS width/min-width/max-width above 600 px, Outlook's included."""
+    html = renderer.render_report(
+        report_config(interval="PT1H"), window(), make_table(["Support"], "PT1H"), data_as_of=AS_OF
+    ).html
+    widths = re.findall(r'width="(\d+)"|width:(\d+)px', html)
+    assert [] == [w for pair in widths for w in pair if w and int(w) > 600]
+    assert "max-width:600px" in html
+
+
+def test_outlook_gets_a_600px_table_and_no_phone_labels(renderer: Renderer) -> None:
+    """Outlook ignores max-width: an Outlook-only table fixes 600 px and hides the card labels."""
+    html = renderer.render_report(
+        report_config(), window(), make_table(["Support"]), data_as_of=AS_OF
+    ).html
+    assert '<!--[if mso]><table role="presentation" width="600"' in html
+    assert "<style>b{display:none;mso-hide:all}</style><![endif]-->" in html
+
+
+def test_numbers_carry_their_label_for_narrow_screens(renderer: Renderer) -> None:
+    """Each number cell holds its column label in a <b hidden> that only the phone layout shows."""
+    html = renderer.render_report(
+        report_config(metrics=("offered", "abandon_rate")),
+        window(),
+        make_table(["Support"], metrics=("offered", "abandon_rate")),
+        data_as_of=AS_OF,
+    ).html
+    assert "<td><b hidden>Offered</b>100</td><td><b hidden>Abandon %</b>0.0%</td>" in html
+    assert "@media (max-width:480px)" in html
 
 
 def test_html_and_text_show_the_formatted_numbers(renderer: Renderer) -> None:
@@ -347,7 +383,10 @@ def test_html_and_text_show_the_formatted_numbers(renderer: Renderer) -> None:
     email = renderer.render_report(report_config(), window(), table, data_as_of=AS_OF)
     for row in (*table.rows, table.total):
         cells = [format_value(m, row.values[m]) for m in TEN]
-        assert "".join(f"<td>{c}</td>" for c in cells) in email.html
+        html_cells = (
+            f"<td><b hidden>{METRICS[m].label}</b>{c}</td>" for m, c in zip(TEN, cells, strict=True)
+        )
+        assert "".join(html_cells) in email.html
         table_text = email.text.split("QUEUES (2)\n", 1)[1]
         line = next(x for x in table_text.splitlines() if x.startswith(row.label))
         assert cells == line.split()[-len(TEN) :]
@@ -382,7 +421,7 @@ def test_title_is_escaped_in_html_and_raw_in_subject(renderer: Renderer) -> None
         report_config(title=EVIL), window(), make_table(["Support"]), data_as_of=AS_OF
     )
     assert f"{EVIL} — Fri 20 Nov 2026" == email.subject
-    assert f"<h1>{EVIL_HTML}</h1>" in email.html
+    assert f">{EVIL_HTML}</h1>" in email.html
     assert f"<title>{EVIL_HTML} — Fri 20 Nov 2026</title>" in email.html
 
 
@@ -414,7 +453,7 @@ def test_daily_report_has_no_interval_table(renderer: Renderer) -> None:
     email = renderer.render_report(
         report_config(), window(), make_table(["Support"]), data_as_of=AS_OF
     )
-    assert '<th class="q">Time</th>' not in email.html
+    assert ">Time</th>" not in email.html
 
 
 def test_hourly_report_shows_local_interval_table(renderer: Renderer) -> None:
@@ -423,7 +462,7 @@ def test_hourly_report_shows_local_interval_table(renderer: Renderer) -> None:
         report_config(interval="PT1H"), window(), make_table(["Support"], "PT1H"), data_as_of=AS_OF
     )
     assert "Hourly detail (America/New_York)" in email.html
-    assert '<td class="l">09:00–10:00</td>' in email.html
+    assert '<td class="l" align="left" nowrap>09:00–10:00</td>' in email.html
     assert "09:00–10:00  Support" in email.text
     assert () == email.attachments
 
@@ -452,7 +491,101 @@ def test_fall_back_hours_are_told_apart(renderer: Renderer) -> None:
         data_as_of=AS_OF,
     )
     times = [line.split("  ")[0] for line in email.text.splitlines() if "  Support  " in line]
-    assert ["00:00–01:00 EDT", "01:00–02:00 EDT", "01:00–02:00 EST"] == times
+    assert ["00:00–01:00 EDT", "01:00–02:00 EDT", "01:00–02:00 EST"] == times[:3]
+    assert 25 == len(times)
+
+
+def interval_lines(text: str) -> list[list[str]]:
+    """The interval table of a text part, one list of cells per row (header and rule dropped)."""
+    table = text.split(" DETAIL (America/New_York)\n", 1)[1].split("\n\n", 1)[0]
+    return [re.split(r"  +", line) for line in table.splitlines()[2:]]
+
+
+def sparse_table(names: list[str], hours: dict[str, list[int]]) -> ReportTable:
+    """An hourly table over FRIDAY with offers only in ``hours[name]`` (local hours)."""
+    zone = pytz.timezone(ZONE)
+    intervals = []
+    for name in names:
+        for hour in hours.get(name, []):
+            start = zone.localize(datetime.combine(FRIDAY, time(hour)))
+            values = {"offered": 7.0, "aht": 61_000.0}
+            intervals.append(IntervalRow(start, start + timedelta(hours=1), name, values))
+    rows = tuple(Row(name, {"offered": 0.0, "aht": None}) for name in names)
+    total = Row("Total", {"offered": 7.0, "aht": 61_000.0})
+    return ReportTable(("offered", "aht"), rows, total, tuple(intervals), has_data=True)
+
+
+def test_interval_rows_are_grouped_by_queue(renderer: Renderer) -> None:
+    """Every hour of the first queue, then every hour of the next, in the report's queue order."""
+    email = renderer.render_report(
+        report_config(interval="PT1H"),
+        window(),
+        make_table(["Support", "Billing"], "PT1H"),
+        data_as_of=AS_OF,
+    )
+    assert ["Support"] * 24 + ["Billing"] * 24 == [cells[1] for cells in interval_lines(email.text)]
+    assert ["00:00–01:00", "01:00–02:00"] == [cells[0] for cells in interval_lines(email.text)][:2]
+
+
+def test_html_interval_table_has_a_heading_per_queue(renderer: Renderer) -> None:
+    """In the HTML each queue's hours sit under one heading row naming the queue."""
+    email = renderer.render_report(
+        report_config(interval="PT1H"),
+        window(),
+        make_table(["Support", EVIL], "PT1H"),
+        data_as_of=AS_OF,
+    )
+    headings = re.findall(r'<tr class="g"><td[^>]*>([^<]*)</td></tr>', email.html)
+    assert ["Support", EVIL_HTML] == headings
+
+
+def test_quiet_intervals_are_listed_as_zeros(renderer: Renderer) -> None:
+    """Hours Genesys did not answer (no traffic) are rows of zeros, for every queue."""
+    table = sparse_table(["Support", "Billing"], {"Support": [9]})
+    email = renderer.render_report(
+        report_config(interval="PT1H", metrics=("offered", "aht")),
+        window(),
+        table,
+        data_as_of=AS_OF,
+    )
+    lines = interval_lines(email.text)
+    assert 48 == len(lines)
+    assert ["09:00–10:00", "Support", "7", "0:01:01"] == lines[9]
+    assert ["10:00–11:00", "Support", "0", "—"] == lines[10]
+    assert ["00:00–01:00", "Billing", "0", "—"] == lines[24]
+
+
+def test_an_answered_interval_is_not_doubled_by_a_zero_row(renderer: Renderer) -> None:
+    """A slot inside an interval Genesys answered (a longer DST hour, say) gets no zero row."""
+    zone = pytz.timezone(ZONE)
+    start = zone.localize(datetime.combine(FRIDAY, time(9)))
+    long_hour = IntervalRow(start, start + timedelta(hours=2), "Support", {"offered": 3.0})
+    table = ReportTable(
+        ("offered",),
+        (Row("Support", {"offered": 3.0}),),
+        Row("Total", {"offered": 3.0}),
+        (long_hour,),
+        has_data=True,
+    )
+    email = renderer.render_report(
+        report_config(interval="PT1H", metrics=("offered",)), window(), table, data_as_of=AS_OF
+    )
+    times = [cells[0] for cells in interval_lines(email.text)]
+    assert (23, "09:00–11:00", "11:00–12:00") == (len(times), times[9], times[10])
+
+
+def test_interval_csv_lists_the_quiet_intervals_too(renderer: Renderer) -> None:
+    """An interval table too big for the body travels as CSV with its zero rows, queue by queue."""
+    names = [f"Queue {i:03d}" for i in range(120)]
+    email = renderer.render_report(
+        report_config(interval="PT1H", metrics=("offered", "aht")),
+        window(),
+        sparse_table(names, {"Queue 000": [9]}),
+        data_as_of=AS_OF,
+    )
+    rows = csv_rows(email.attachments[0])[1:]
+    assert (120 * 24, ["Queue 000"] * 24) == (len(rows), [r[2] for r in rows[:24]])
+    assert ["0", ""] == rows[24][3:]
 
 
 def test_200_queues_by_10_metrics_fit_the_budget(renderer: Renderer) -> None:
@@ -531,7 +664,10 @@ def test_huge_queue_table_moves_to_csv_keeping_the_total(renderer: Renderer) -> 
     email = renderer.render_report(report_config(), window(), table, data_as_of=AS_OF)
     assert len(email.html.encode("utf-8")) < HTML_BUDGET
     assert ["support-daily-2026-11-20-queues.csv"] == [a.filename for a in email.attachments]
-    total = "".join(f"<td>{format_value(m, table.total.values[m])}</td>" for m in TEN)
+    total = "".join(
+        f"<td><b hidden>{METRICS[m].label}</b>{format_value(m, table.total.values[m])}</td>"
+        for m in TEN
+    )
     assert total in email.html
 
 

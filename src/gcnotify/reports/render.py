@@ -8,6 +8,7 @@ big for the body travels as a CSV attachment, with a note saying so.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import hashlib
 import io
@@ -16,9 +17,10 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from string import Formatter
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import jinja2
@@ -62,6 +64,7 @@ HTML_BUDGET = 100_000
 _MIN_CELL_BYTES = len("<td>0</td>")
 
 _INTERVAL_WORDS = {"PT1H": "hourly", "PT30M": "half-hourly"}
+_SLOTS = {"PT1H": timedelta(hours=1), "PT30M": timedelta(minutes=30)}
 
 # Shown first in the summary tiles when the report has them (at most four tiles).
 _TILE_ORDER = (
@@ -236,27 +239,67 @@ def _csv(header: Sequence[str], rows: Sequence[Sequence[str]]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def _interval_views(intervals: Sequence[IntervalRow], metrics: Sequence[str]) -> list[_RowView]:
-    """Formatted interval rows, striped per time slot rather than per row."""
-    views = []
-    shade, previous = True, ""
+def _every_interval(
+    intervals: Sequence[IntervalRow],
+    queues: Sequence[str],
+    window: ReportWindow,
+    granularity: str,
+    metrics: Sequence[str],
+) -> list[IntervalRow]:
+    """Every slot of the window for every queue, queue by queue (report order), then by time.
+
+    Genesys answers only the intervals that had traffic; a reader following one queue through
+    the day needs its quiet slots too, shown as zeros, and its slots together. A slot already
+    covered by an answered interval (whatever its alignment) is not added again.
+    """
+    step = _SLOTS.get(granularity)
+    rows = list(intervals)
+    if step is not None:
+        zone = pytz.timezone(window.timezone)
+        empty = MappingProxyType({m: METRICS[m].value({}) for m in metrics})
+        answered: dict[str, list[IntervalRow]] = {}
+        for r in sorted(rows, key=lambda r: r.start):
+            answered.setdefault(r.queue, []).append(r)
+        end = window.end.astimezone(UTC)
+        for queue in dict.fromkeys(queues):
+            have = answered.get(queue, [])
+            starts = [r.start for r in have]
+            at = window.start.astimezone(UTC)
+            while at < end:
+                i = bisect.bisect_right(starts, at) - 1
+                if i < 0 or have[i].end <= at:
+                    rows.append(
+                        IntervalRow(at.astimezone(zone), (at + step).astimezone(zone), queue, empty)
+                    )
+                at += step
+    order = {queue: i for i, queue in reversed(list(enumerate(queues)))}
+    rows.sort(key=lambda r: (order.get(r.queue, len(order)), r.start))
+    return rows
+
+
+def _interval_groups(
+    intervals: Sequence[IntervalRow], metrics: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Formatted interval rows under one heading per queue, striped afresh in each group."""
+    groups: list[dict[str, Any]] = []
     for r, time in zip(intervals, _interval_times(intervals), strict=True):
-        shade ^= time != previous
-        previous = time
-        views.append(_RowView(r.queue, _cells(r.values, metrics), time, shade))
-    return views
+        if not groups or groups[-1]["queue"] != r.queue:
+            groups.append({"queue": r.queue, "rows": []})
+        rows = groups[-1]["rows"]
+        rows.append(_RowView(r.queue, _cells(r.values, metrics), time, len(rows) % 2 == 1))
+    return groups
 
 
-def _intervals_csv(table: ReportTable) -> bytes:
-    header = ["Interval start", "Interval end", "Queue", *(METRICS[m].label for m in table.metrics)]
+def _intervals_csv(metrics: Sequence[str], intervals: Sequence[IntervalRow]) -> bytes:
+    header = ["Interval start", "Interval end", "Queue", *(METRICS[m].label for m in metrics)]
     body = [
         [
             r.start.isoformat(),
             r.end.isoformat(),
             _csv_text(r.queue),
-            *(_csv_value(m, r.values.get(m)) for m in table.metrics),
+            *(_csv_value(m, r.values.get(m)) for m in metrics),
         ]
-        for r in table.intervals
+        for r in intervals
     ]
     return _csv(header, body)
 
@@ -405,26 +448,29 @@ class Renderer:
             "rows": rows,
             "total": total,
             "interval_title": f"{word.capitalize()} detail",
-            "interval_rows": [],
+            "interval_groups": [],
             "notes": [queues_note] if queues_note else [],
             "formulas": [METRICS[m].formula for m in metrics],
             "footnotes": [_TIMING_NOTE, _TOTALS_NOTE],
         }
         attachments: list[Attachment] = []
+        intervals = _every_interval(
+            table.intervals, [r.label for r in table.rows], window, report.interval, metrics
+        )
 
         html = None
         # Lower bound first: a table thousands of rows long is not formatted just to be dropped.
-        if _MIN_CELL_BYTES * (len(columns) + 2) * len(table.intervals) < HTML_BUDGET:
-            context["interval_rows"] = _interval_views(table.intervals, metrics)
+        if _MIN_CELL_BYTES * (len(columns) + 1) * len(intervals) < HTML_BUDGET:
+            context["interval_groups"] = _interval_groups(intervals, metrics)
             html = self._html_within_budget(context)
-        if html is None and table.intervals:
-            context["interval_rows"] = []
+        if html is None and intervals:
+            context["interval_groups"] = []
             filename = f"{stem}-intervals.csv"
             context["notes"].append(
                 f"The {word} table is attached as CSV because it is too large for the email "
                 f"body: {filename}."
             )
-            attachments.append(Attachment(filename, _intervals_csv(table), "text/csv"))
+            attachments.append(Attachment(filename, _intervals_csv(metrics, intervals), "text/csv"))
             html = self._html_within_budget(context)
         if html is None:
             context["rows"] = []
@@ -437,6 +483,7 @@ class Renderer:
             # Only the frame and the total row are left: nothing more can move out.
             html = self._render("report.html", context)
 
+        interval_rows = [r for group in context["interval_groups"] for r in group["rows"]]
         text_context = {
             **context,
             "queue_table": _text_table(
@@ -446,10 +493,10 @@ class Renderer:
             ),
             "interval_table": _text_table(
                 ["Time", "Queue", *columns],
-                [[r.time, _one_line(r.label), *r.cells] for r in context["interval_rows"]],
+                [[r.time, _one_line(r.label), *r.cells] for r in interval_rows],
                 left=2,
             )
-            if context["interval_rows"]
+            if interval_rows
             else "",
         }
         text = self._render("report.txt", text_context)
