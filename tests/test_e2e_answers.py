@@ -5,13 +5,12 @@ quiet day."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
-from gcnotify.cli.demo import DemoStack, start_stack
+from gcnotify.cli.demo import DemoStack
 from gcnotify.core.errors import RunFailedError
 from gcnotify.handlers import report as handler
 
@@ -19,16 +18,6 @@ pytestmark = pytest.mark.e2e
 
 AGGREGATES = "/api/v2/analytics/conversations/aggregates/query"
 OTHER_ORG_QUEUE = "0b9e7c1d-2f3a-4b5c-8d6e-7f8091a2b3c4"
-
-
-@pytest.fixture
-def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DemoStack]:
-    with start_stack(tmp_path, queue_count=6) as running:
-        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
-            monkeypatch.setenv(key, running.environ[key])
-        handler.reset_cold_start()
-        yield running
-        handler.reset_cold_start()
 
 
 def other_queue_answer(query: Mapping[str, Any], answer: dict[str, Any]) -> dict[str, Any]:

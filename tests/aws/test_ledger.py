@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from gcnotify.aws.ledger import Ledger, LedgerRecord, create_ledger_table
+from gcnotify.aws.ledger import Ledger, LedgerRecord
 from gcnotify.core.errors import LedgerError
 
 NOW = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
 LEASE = NOW + timedelta(minutes=5)
-
-
-@pytest.fixture
-def ledger(aws_env: None) -> Iterator[Ledger]:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        create_ledger_table(client, "ledger")
-        yield Ledger(client, "ledger")
 
 
 def claim(ledger: Ledger, owner: str, **kwargs: object) -> bool:

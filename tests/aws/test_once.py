@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 from botocore.config import Config as BotoConfig
-from moto import mock_aws
 
 from gcnotify.aws.ledger import Ledger, LedgerRecord, create_ledger_table
 from gcnotify.aws.once import LEASE_MARGIN, Blocked, Once, Sent, interpret
@@ -46,14 +45,6 @@ class Sender:
         if self.error is not None:
             raise self.error
         return f"msg-{self.calls}"
-
-
-@pytest.fixture
-def ledger(aws_env: None) -> Iterator[Ledger]:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        create_ledger_table(client, "ledger")
-        yield Ledger(client, "ledger")
 
 
 @pytest.fixture

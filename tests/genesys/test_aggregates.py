@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -21,28 +20,8 @@ from gcnotify.genesys.aggregates import (
     split_queue_ids,
     split_to_fit,
 )
-from gcnotify.reports.query import build_aggregates_query
+from tests.reports.test_query import Q1, Q2, Q3, build, queue_values
 from tests.support import assert_valid
-
-INTERVAL = "2024-03-10T00:00:00-05:00/2024-03-11T00:00:00-04:00"
-Q1 = "c6fc6f57-4c1e-4812-980a-5154f500b5c6"
-Q2 = "0f3e5d7a-9b1c-4e2f-8a6d-3c4b5a697e81"
-Q3 = "5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
-
-
-def build(**overrides: Any) -> dict[str, Any]:
-    args: dict[str, Any] = {
-        "interval": INTERVAL,
-        "timezone": "America/New_York",
-        "queue_ids": [Q1, Q2],
-        "genesys_metrics": ["nOffered", "tAnswered", "tAbandon"],
-    }
-    args.update(overrides)
-    return build_aggregates_query(**args)
-
-
-def queue_values(body: dict[str, Any]) -> list[str]:
-    return [p["value"] for p in body["filter"]["clauses"][0]["predicates"]]
 
 
 def test_no_documented_predicate_limit() -> None:
