@@ -32,6 +32,7 @@ from gcnotify.devserver.http_base import (
     load_schema_validator,
     status_phrase,
 )
+from gcnotify.devserver.standup_endpoints import StandupEndpoints
 from gcnotify.devserver.traffic import DEFAULT_TZ, TrafficModel
 
 __all__ = ["AGGREGATES_PATH", "QUEUES_PATH", "TOKEN_PATH", "GenesysStandIn", "error_body"]
@@ -114,6 +115,8 @@ class GenesysStandIn(StandInServer):
         self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
         self._issued: list[str] = []
         self._validator = load_schema_validator("genesys-aggregates-query")
+        # Queue members, users aggregates, WFM, exports and Architect (standup packs).
+        self.standup = StandupEndpoints(self)
         # Tests set it to answer a wrong-shaped body: (query, real answer) -> the answer sent.
         self.rewrite_aggregates: (
             Callable[[Mapping[str, Any], dict[str, Any]], dict[str, Any]] | None
@@ -210,6 +213,9 @@ class GenesysStandIn(StandInServer):
                 f"permission(s): [{permission}]",
                 "missing.any.permissions",
             )
+        standup = self.standup.route(request)
+        if standup is not None:
+            return standup
         if path == QUEUES_PATH and request.method == "GET":
             return self._queue_listing(request)
         if path.startswith(QUEUES_PATH + "/") and request.method == "GET":

@@ -2,9 +2,9 @@
 
 A ``ScheduleGroup`` names its ``timeZone`` and references schedules; each ``Schedule`` has local
 ``start``/``end`` (no zone) and an optional ``rrule`` stored without the ``RRULE:`` prefix
-(reference/genesys.md §5). Occurrences are expanded with ``dateutil.rrule`` on the group's local
-wall clock, so a recurring holiday stays on its local date across DST. A day counts as closed
-when one occurrence covers it whole (a nightly "closed" schedule does not close the day).
+(SDK models ``ScheduleGroup``, ``Schedule``). Occurrences are expanded with ``dateutil.rrule``
+on the group's local wall clock, so a recurring holiday stays on its local date across DST. A day
+counts as closed when one occurrence covers it whole (a nightly "closed" schedule does not).
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@
 listing (``GET /api/v2/analytics/reporting/exports``, newest first) is polled and the job found by
 its ``id``; waits grow from 5 s to at most 60 s, 3 minutes in all. A 429 while polling is not the
 end: the next poll waits at least the ``Retry-After`` the client already honoured. Once
-``COMPLETED``, ``downloadUrl`` is read, refused past 10 MB (reference/genesys.md §9).
+``COMPLETED``, ``downloadUrl`` is read, refused past 10 MB (Genesys' own limit
+for an export).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Genesys has no queue dimension on user aggregates, so the members are listed first
 (``GET /api/v2/routing/queues/{queueId}/members``, paged, at most 100 a page) and their
 ``tAgentRoutingStatus`` is queried by ``userId``, at most 100 userId predicates a query, as the
-users aggregates documentation limits it (reference/genesys.md §13).
+users aggregates documentation limits it.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``POST /api/v2/workforcemanagement/adherence/historical/bulk`` starts the job; its status is
 polled at ``GET …/bulk/jobs/{jobId}`` (a client-credentials token has no user to be notified)
 with a bounded backoff, and every URL in ``downloadUrls`` is read once the job is ``Complete``
-(reference/genesys.md §14). A POST that answers ``Complete`` at once is read straight away.
+(the SDK's WFM API). A POST that answers ``Complete`` at once is read straight away.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A standup compares the business day with up to four earlier weeks, so it keeps w
 summed over days and queues (counts, timer sums, service level numerators and denominators) and
 divides only at the end. Two aggregates queries feed it: one ``P1D`` query over the 29 local
 days that hold every comparison day, and one ``PT30M``/``PT1H`` query over the business day for
-the heat table (reference/genesys.md §3 for the metrics and the bucket semantics).
+the heat table (metrics land in the bucket of the instant they complete).
 
 Pure: answers in, numbers out. An answer that holds queues that were not asked for, or
 negative stats, is refused (``UnexpectedAnswerError``) rather than read as "no traffic".
