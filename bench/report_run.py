@@ -149,6 +149,7 @@ from gcnotify.genesys.client import PAGE_WORKERS, QUEUE_PAGE_SIZE, GenesysClient
 from gcnotify.handlers import report as handler  # noqa: E402
 from gcnotify.reports.metrics import genesys_metrics  # noqa: E402
 from gcnotify.reports.query import build_aggregates_query  # noqa: E402
+from gcnotify.runtime.resources import precomputed_holidays  # noqa: E402
 from gcnotify.sendgrid.client import SendGridClient  # noqa: E402
 
 if ARTIFACT_ENV in os.environ:
@@ -379,7 +380,7 @@ def _invoke(stack: RemoteStack, day: date) -> Run:
 
 def business_days(report: ReportConfig, count: int) -> list[date]:
     """``count`` business days of ``report``, from FIRST_DATE backwards."""
-    closed = closed_days(report.holidays)
+    closed = closed_days(report.holidays, precomputed_holidays())
     days: list[date] = []
     day = FIRST_DATE
     while len(days) < count:
@@ -393,7 +394,7 @@ def _demo_report(work: Path, queues: int) -> ReportConfig:
     """The demo config's support-daily report (what the stack process serves)."""
     path = work / f"config-{queues}.yaml"
     write_demo_config(path, demo_queues(queues))
-    return load_config(path).report(REPORT)
+    return load_config(path, holidays=precomputed_holidays()).report(REPORT)
 
 
 # A cold start as Lambda runs it, in a fresh interpreter: INIT imports the handler module, then
@@ -480,7 +481,8 @@ def _fresh_table(rows: list[tuple[int, list[Fresh]]], lat: float) -> None:
 def bench_tutorial(queues: int, latency_ms: float, work: Path) -> tuple[float, int, int]:
     """Token, one aggregates query per queue (ids known, no lookup) 100 ms apart, one send."""
     with remote_stack(work / f"t{queues}", queues, latency_ms, [FIRST_DATE]) as stack:
-        report = load_config(stack.environ["GCNOTIFY_CONFIG"]).report(REPORT)
+        config = load_config(stack.environ["GCNOTIFY_CONFIG"], holidays=precomputed_holidays())
+        report = config.report(REPORT)
         secret = boto3.client(
             "secretsmanager",
             endpoint_url=stack.moto_url,

@@ -1,4 +1,4 @@
-"""Event parsing: scheduled and manual events per SPEC §5."""
+"""Event parsing: scheduled and manual events, every key checked."""
 
 from __future__ import annotations
 

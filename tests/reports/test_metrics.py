@@ -122,7 +122,7 @@ def test_example_response_matches_the_response_schema() -> None:
 
 
 def test_example_response_reads_as_genesys_defines_it() -> None:
-    """The schema example yields offered, answered, AHT, abandon % and SL as genesys.md §3 says."""
+    """The schema example yields offered, answered, AHT, abandon % and SL as METRICS says."""
     response = EXAMPLE
     queue = Queue("c6fc6f57-4c1e-4812-980a-5154f500b5c6", "Support")
     names = ("offered", "answered", "abandoned", "abandon_rate", "aht", "asa", "service_level")

@@ -1,7 +1,7 @@
 """Keeping an aggregates query within what the Genesys API accepts: split it, merge the answers.
 
 Request size: the platform refuses request bodies over ``request.bytes.max`` = 512,000 bytes
-(reference/genesys.md, "Rate limits and 429"). A report's body grows by about 111 bytes per
+(Genesys Cloud's published platform limits). A report's body grows by about 111 bytes per
 queue, so past ~4,500 queues it would be refused. ``GenesysClient`` therefore measures the exact
 bytes it will send (``encode_body``) and, when they exceed ``REQUEST_BYTES_BUDGET``, sends the
 fewest bodies that each fit (``split_to_fit``), sharing the queue clause out in order.
@@ -36,7 +36,7 @@ __all__ = [
     "split_to_fit",
 ]
 
-# The platform's request size limit, request.bytes.max (reference/genesys.md, "Platform limits").
+# The platform's request size limit, request.bytes.max, from Genesys Cloud's platform limits.
 REQUEST_BYTES_MAX = 512_000
 # What one body may take: the limit less a margin for the request line and headers (about 1 kB
 # with the bearer token), in case the platform counts them too.

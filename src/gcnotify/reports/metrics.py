@@ -1,6 +1,6 @@
 """Turn a Genesys conversation-aggregates response into the numbers a report shows.
 
-Every report metric is defined by the Genesys aggregate metrics it reads (genesys.md §3), so the
+Every report metric is defined by the Genesys aggregate metrics it reads (``METRICS``), so the
 numbers reconcile with the Genesys UI. Totals are built from summed counts, sums, numerators and
 denominators before dividing: averaging per-queue averages would weight a quiet queue like a busy
 one. A missing ``results``, queue or metric is "nothing happened", never an error.

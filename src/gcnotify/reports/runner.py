@@ -243,8 +243,8 @@ def _produce(
     if once is None and not request.dry_run and not request.force:
         raise LedgerError(
             "GCNOTIFY_LEDGER_TABLE is not set, so nothing would stop this run from sending a "
-            "report that was already sent. Set it to the stack's LedgerTable output, or use a dry "
-            "run, or force to send without the ledger"
+            "report that was already sent. Set it to the stack's LedgerTableName output, or use a "
+            "dry run, or force to send without the ledger"
         )
     key = report_key(report.id, window.business_date)
     partial_as_of: datetime | None = None

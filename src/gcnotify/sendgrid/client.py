@@ -200,7 +200,7 @@ def build_mail_body(
         "personalizations": [personalization],
         "from": _address(sender.from_),
         "subject": email.subject,
-        # RFC 1341 §7.2 order, which SendGrid enforces: text/plain first, then text/html.
+        # RFC 1341 (section 7.2) order, which SendGrid enforces: text/plain first, then text/html.
         "content": [
             {"type": "text/plain", "value": email.text},
             {"type": "text/html", "value": email.html},
