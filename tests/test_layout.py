@@ -24,7 +24,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "gcnotify"
 
-SEAMS = frozenset({"genesys", "sendgrid", "aws"})
+SEAMS = frozenset({"genesys", "sendgrid", "aws", "chat"})
 PIPELINES = frozenset({"reports", "messaging", "campaigns", "receipts"})
 LAYERS = SEAMS | PIPELINES | {"core", "runtime", "handlers", "cli", "devserver"}
 ROOT_MODULES = frozenset({"__init__", "__main__"})  # the lazy public API and `python -m`
