@@ -459,3 +459,28 @@ def test_send_at_must_be_hh_mm(value: object) -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(data)
     assert ["reports[0].send_at"] == [p.path for p in info.value.problems]
+
+
+def test_chat_alert_channels_are_read() -> None:
+    """alerts.chat names a kind and the secret key holding its webhook URL."""
+    data = yaml.safe_load((REPO / "gcnotify.yaml").read_text(encoding="utf-8"))
+    data["alerts"] = {"chat": [{"kind": "teams", "secret_key": "teams_ops_webhook"}]}
+    alerts = parse_config(data).alerts
+    assert ("teams", ("teams_ops_webhook",)) == (alerts.chat[0].kind, alerts.secret_keys())
+
+
+@pytest.mark.parametrize(
+    ("entry", "path"),
+    [
+        ({"kind": "discord", "secret_key": "k"}, "alerts.chat[0].kind"),
+        ({"kind": "slack", "secret_key": "https://hooks.slack.com/x"}, "alerts.chat[0].secret_key"),
+        ({"kind": "slack"}, "alerts.chat[0].secret_key"),
+    ],
+)
+def test_bad_chat_channels_are_named(entry: dict[str, str], path: str) -> None:
+    """An unknown kind, a URL where the key name goes, or no key: one problem each."""
+    data = yaml.safe_load((REPO / "gcnotify.yaml").read_text(encoding="utf-8"))
+    data["alerts"] = {"chat": [entry]}
+    with pytest.raises(ConfigError) as info:
+        parse_config(data)
+    assert [path] == [p.path for p in info.value.problems]

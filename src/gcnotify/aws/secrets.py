@@ -8,6 +8,7 @@ never a value.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,8 @@ class Credentials:
     genesys_client_id: str = field(repr=False)
     genesys_client_secret: str = field(repr=False)
     sendgrid_api_key: str = field(repr=False)
+    # Further keys the config names (chat webhook URLs, signing keys), by key name.
+    extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def __str__(self) -> str:
         return "Credentials(<redacted>)"
@@ -38,7 +41,9 @@ class Credentials:
         return (self.genesys_client_id, self.genesys_client_secret, self.sendgrid_api_key)
 
 
-def parse_secret(secret_id: str, secret_string: str | None) -> Credentials:
+def parse_secret(
+    secret_id: str, secret_string: str | None, extra_keys: Sequence[str] = ()
+) -> Credentials:
     """Check the secret's JSON and keys; errors name keys, never values."""
     example = '{"genesys_client_id": "…", "genesys_client_secret": "…", "sendgrid_api_key": "SG.…"}'
     if not secret_string:
@@ -57,15 +62,21 @@ def parse_secret(secret_id: str, secret_string: str | None) -> Credentials:
     # Every value may be echoed by some provider one day: mask them all, whatever happens next.
     REDACTOR.add(*(v for v in data.values() if isinstance(v, str)))
     REDACTOR.add(*(v.strip() for v in data.values() if isinstance(v, str)))
-    missing = [k for k in REQUIRED_KEYS if not isinstance(data.get(k), str) or not data[k].strip()]
+    wanted = (*REQUIRED_KEYS, *(k for k in extra_keys if k not in REQUIRED_KEYS))
+    missing = [k for k in wanted if not isinstance(data.get(k), str) or not data[k].strip()]
     if missing:
+        named = (
+            f" (the config names {', '.join(wanted[len(REQUIRED_KEYS) :])})"
+            if len(wanted) > len(REQUIRED_KEYS)
+            else ""
+        )
         raise SecretError(
             f"secret {secret_id!r} is missing or has empty key(s): {', '.join(missing)}; "
-            f"it must hold {', '.join(REQUIRED_KEYS)}"
+            f"it must hold {', '.join(wanted)}{named}"
         )
     # A control character would end up in an HTTP header, and the HTTP library's error about it
     # would quote the value: refuse it here, naming the key only.
-    unprintable = [k for k in REQUIRED_KEYS if not data[k].strip().isprintable()]
+    unprintable = [k for k in wanted if not data[k].strip().isprintable()]
     if unprintable:
         raise SecretError(
             f"secret {secret_id!r} key(s) {', '.join(unprintable)} hold control characters "
@@ -78,10 +89,13 @@ def parse_secret(secret_id: str, secret_string: str | None) -> Credentials:
         genesys_client_id=data["genesys_client_id"].strip(),
         genesys_client_secret=data["genesys_client_secret"].strip(),
         sendgrid_api_key=data["sendgrid_api_key"].strip(),
+        extra={k: data[k].strip() for k in extra_keys},
     )
 
 
-def load_credentials(client: SecretsManagerClient, secret_id: str) -> Credentials:
+def load_credentials(
+    client: SecretsManagerClient, secret_id: str, extra_keys: Sequence[str] = ()
+) -> Credentials:
     """Fetch and parse the secret; AWS errors become ``SecretError`` with the fix."""
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
@@ -110,4 +124,4 @@ def load_credentials(client: SecretsManagerClient, secret_id: str) -> Credential
             f"cannot reach Secrets Manager for secret {secret_id!r} ({type(exc).__name__}); "
             "check the network and AWS_ENDPOINT_URL"
         ) from None
-    return parse_secret(secret_id, response.get("SecretString"))
+    return parse_secret(secret_id, response.get("SecretString"), extra_keys)

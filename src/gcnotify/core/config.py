@@ -34,6 +34,7 @@ from gcnotify.core.model import (
     WINDOW_KINDS,
     Address,
     AlertSettings,
+    ChatChannel,
     Config,
     GenesysSettings,
     HolidaySettings,
@@ -652,11 +653,46 @@ def _sendgrid(check: _Checker, value: object) -> SendGridSettings | None:
 def _alerts(check: _Checker, value: object) -> AlertSettings:
     if value is None:
         return AlertSettings()
-    raw = check.mapping("alerts", value, ("to",))
+    raw = check.mapping("alerts", value, ("to", "chat"))
     if raw is None:
         return AlertSettings()
     to = check.string_list("alerts.to", raw.get("to"), required=False, item=check.email)
-    return AlertSettings(to=to)
+    return AlertSettings(to=to, chat=_chat_channels(check, "alerts.chat", raw.get("chat")))
+
+
+_SECRET_KEY = re.compile(r"[A-Za-z0-9_]{1,64}")
+
+
+def _chat_channels(check: _Checker, path: str, value: object) -> tuple[ChatChannel, ...]:
+    """``[{kind: slack|teams, secret_key: NAME}]``: the webhook URL itself stays in the secret."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        check.add(
+            path,
+            f"must be a list like [{{kind: slack, secret_key: slack_ops_webhook}}], "
+            f"got {_show(value)}",
+        )
+        return ()
+    channels: list[ChatChannel] = []
+    for i, entry in enumerate(value):
+        raw = check.mapping(f"{path}[{i}]", entry, ("kind", "secret_key"))
+        if raw is None:
+            continue
+        kind = raw.get("kind")
+        if kind not in ("slack", "teams"):
+            check.add(f"{path}[{i}].kind", f"{_show(kind)} is not a chat kind; use slack or teams")
+            continue
+        key = raw.get("secret_key")
+        if not isinstance(key, str) or not _SECRET_KEY.fullmatch(key):
+            check.add(
+                f"{path}[{i}].secret_key",
+                f"{_show(key)} is not a secret key name; name the key of the credentials secret "
+                "that holds the webhook URL, e.g. slack_ops_webhook (letters, digits, _)",
+            )
+            continue
+        channels.append(ChatChannel(kind=kind, secret_key=key))
+    return tuple(channels)
 
 
 def _timezone(check: _Checker, path: str, value: object) -> str | None:

@@ -120,10 +120,23 @@ class SendGridSettings:
 
 
 @dataclass(frozen=True)
+class ChatChannel:
+    """A Slack or Microsoft Teams incoming webhook; its URL is a secret, under ``secret_key``."""
+
+    kind: Literal["slack", "teams"]
+    secret_key: str
+
+
+@dataclass(frozen=True)
 class AlertSettings:
-    """Who gets a short plain email when a report fails (empty: nobody)."""
+    """Who hears when a report fails: a short plain email to ``to``, a post to each ``chat``."""
 
     to: tuple[str, ...] = ()
+    chat: tuple[ChatChannel, ...] = ()
+
+    def secret_keys(self) -> tuple[str, ...]:
+        """The keys the credentials secret must hold for these alerts."""
+        return tuple(dict.fromkeys(c.secret_key for c in self.chat))
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from gcnotify.runtime.settings import Settings
 if TYPE_CHECKING:
     from gcnotify.aws.ledger import Ledger
     from gcnotify.aws.secrets import Credentials
+    from gcnotify.chat.client import ChatClient
     from gcnotify.genesys.client import GenesysClient
     from gcnotify.reports.render import Renderer
     from gcnotify.reports.runner import ReportResult, Services
@@ -75,7 +76,11 @@ class _ColdStart:
     def _read_secret(self, client: Any) -> Credentials:
         from gcnotify.aws.secrets import load_credentials
 
-        return load_credentials(client, self.settings.resolve_secret_id(self.config))
+        return load_credentials(
+            client,
+            self.settings.resolve_secret_id(self.config),
+            self.config.alerts.secret_keys(),
+        )
 
     def _make_ledger(self) -> Ledger | None:
         if self.settings.ledger_table is None:
@@ -130,6 +135,7 @@ class _ColdStart:
                 ledger=ledger,
                 # Templates are loaded and checked at cold start, before anything is fetched.
                 renderer=Renderer(templates, compiled_templates_dir(templates)),
+                chat_urls=dict(creds.extra),
             )
         from gcnotify.aws.once import Once
         from gcnotify.reports.runner import Services
@@ -143,6 +149,14 @@ class _ColdStart:
         )
         if self.seams.ledger is not None:
             services.once = Once(self.seams.ledger, now=services.now)
+        if self.config.alerts.chat:
+            from gcnotify.chat.client import ChatClient
+
+            if self.seams.chat is None:
+                self.seams.chat = ChatClient()
+            self.seams.chat.time_left = services.time_left
+            services.chat = self.seams.chat
+            services.chat_urls = self.seams.chat_urls
         self.seams.sendgrid.time_left = services.time_left
         self.seams.genesys.time_left = services.time_left
         return services
@@ -154,6 +168,8 @@ class _Seams:
     sendgrid: SendGridClient
     ledger: Ledger | None
     renderer: Renderer
+    chat_urls: dict[str, str]
+    chat: ChatClient | None = None
 
 
 _state: _ColdStart | None = None

@@ -8,12 +8,14 @@ recorded only once SendGrid accepted it: a failed alert send leaves the key free
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 from gcnotify.aws.once import Blocked
+from gcnotify.chat.messages import ChatMessage
 from gcnotify.core.errors import GcnotifyError, LedgerError
-from gcnotify.core.model import Config, Recipients
+from gcnotify.core.model import ChatChannel, Config, Recipients
 from gcnotify.runtime.redact import REDACTOR
 from gcnotify.sendgrid.client import build_mail_body, unique_recipients
 
@@ -63,26 +65,81 @@ _DEFAULT_ACTION = (
 
 
 def send_alerts(config: Config, results: Sequence[ReportResult], services: Services) -> int:
-    """Mail ``alerts.to`` one short plain email per failed report; return how many were sent.
+    """Tell people about each failed report: a short plain mail to ``alerts.to`` and a post to
+    each ``alerts.chat`` channel, each once per failure; return how many went out now.
 
     An alert that cannot be built or sent is logged, never raised: the invocation already fails
-    loudly, and its summary must still be logged and returned.
+    loudly, and its summary must still be logged and returned. A mail and a post are
+    independent: one failing never stops the other.
     """
-    if not config.alerts.to or services.sendgrid is None:
-        return 0
     sent = 0
     for result in results:
         if result.status not in ALERTED:
             continue
-        try:
-            sent += _send_alert(config, result, services)
-        except Exception as exc:
-            logger.error(
-                "could not send the failure alert for %s: %s",
-                result.report,
-                exc if isinstance(exc, GcnotifyError) else f"unexpected {type(exc).__name__}",
-            )
+        sends: list[tuple[str, Callable[[], int]]] = []
+        if config.alerts.to and services.sendgrid is not None:
+            sends.append(("mail", partial(_send_alert, config, result, services)))
+        sends.extend(
+            (f"{channel.kind} post", partial(_post_alert, result, channel, services))
+            for channel in config.alerts.chat
+        )
+        for what, send in sends:
+            try:
+                sent += send()
+            except Exception as exc:
+                logger.error(
+                    "could not send the failure alert (%s) for %s: %s",
+                    what,
+                    result.report,
+                    REDACTOR.mask(str(exc))
+                    if isinstance(exc, GcnotifyError)
+                    else f"unexpected {type(exc).__name__}",
+                )
     return sent
+
+
+def _post_alert(result: ReportResult, channel: ChatChannel, services: Services) -> int:
+    """1 when the post went out now, 0 when it went out before (or chat is not wired)."""
+    chat = services.chat
+    url = services.chat_urls.get(channel.secret_key)
+    if chat is None or url is None:
+        return 0
+    day = result.business_date.isoformat() if result.business_date else "no date"
+    message = ChatMessage(
+        title=f"gcnotify: report {result.report} failed",
+        lines=(
+            REDACTOR.mask(result.error or "unknown error")[:1500],
+            _ACTIONS.get(result.error_type or "", _DEFAULT_ACTION),
+        ),
+        facts=(
+            ("Report", result.report),
+            ("Business date", day),
+            ("Status", result.status),
+            ("Error", result.error_type or "unknown"),
+        ),
+        severity="error",
+    )
+
+    def post() -> None:
+        chat.post(channel.kind, url, message, secret_key=channel.secret_key)
+
+    if services.once is None:
+        post()
+        return 1
+    try:
+        outcome = services.once.send(
+            f"{alert_key(result)}#{channel.kind}#{channel.secret_key}",
+            post,
+            deadline=services.deadline,
+            attributes={"report_id": result.report, "kind": f"alert-{channel.kind}"},
+        )
+    except LedgerError:
+        post()  # the ledger is down: better a second post than none
+        return 1
+    if isinstance(outcome, Blocked):
+        logger.info("%s alert for %s: %s", channel.kind, result.report, outcome.note)
+        return 0
+    return 1
 
 
 def _send_alert(config: Config, result: ReportResult, services: Services) -> int:

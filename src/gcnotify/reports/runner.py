@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -39,6 +39,7 @@ from gcnotify.sendgrid.client import build_mail_body, unique_recipients
 
 if TYPE_CHECKING:
     from gcnotify.aws.once import Once
+    from gcnotify.chat.client import ChatClient
     from gcnotify.core.mail import RenderedEmail
     from gcnotify.genesys.client import GenesysClient
     from gcnotify.reports.render import Renderer
@@ -118,6 +119,8 @@ class Services:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     out_dir: Path | None = None
     once: Once | None = None  # the exactly-once guard; None only without a ledger table
+    chat: ChatClient | None = None  # posts alerts to the config's chat channels
+    chat_urls: Mapping[str, str] = field(default_factory=dict)  # secret key -> webhook URL
     deadline: datetime | None = None  # when this invocation must have finished (Lambda's)
 
     def time_left(self) -> float | None:
