@@ -1,6 +1,7 @@
-# The `sam build` recipe for ReportFunction (template.yaml: Metadata BuildMethod makefile).
+# The `sam build` recipe for ReportFunction and DownloadFunction (template.yaml: Metadata
+# BuildMethod makefile). Both run from the same artifact, so both targets share one recipe.
 #
-# SAM runs `make build-ReportFunction` with ARTIFACTS_DIR set, using the repo Makefile, which
+# SAM runs `make build-<function>` with ARTIFACTS_DIR set, using the repo Makefile, which
 # includes this file. By hand, without the network (no dependencies installed):
 #   make -f build.mk build-ReportFunction ARTIFACTS_DIR=/tmp/artifact SKIP_DEPS=1
 #
@@ -24,7 +25,7 @@ SKIP_DEPS ?=
 # their endpoints.json entries: the zip shrinks by ~27 MB and the first client gets ~30 ms faster
 # (botocore scans every service folder and decodes all of endpoints.json); tests/test_template.py
 # checks the code creates no client for a service missing here.
-BOTOCORE_SERVICES := secretsmanager dynamodb sts
+BOTOCORE_SERVICES := secretsmanager dynamodb s3 sts
 
 # Found once, on first use (so other Makefile targets never pay for the search).
 LAMBDA_PYTHON ?= $(eval LAMBDA_PYTHON := $(shell \
@@ -33,9 +34,9 @@ LAMBDA_PYTHON ?= $(eval LAMBDA_PYTHON := $(shell \
 	$$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' >/dev/null 2>&1 \
 		&& { echo $$p; break; }; done))$(LAMBDA_PYTHON)
 
-.PHONY: build-ReportFunction
+.PHONY: build-ReportFunction build-DownloadFunction
 
-build-ReportFunction:
+build-ReportFunction build-DownloadFunction:
 	@test -n "$(ARTIFACTS_DIR)" || { echo "build.mk: ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 1; }
 	@test -n "$(LAMBDA_PLATFORMS)" || { echo "build.mk: LAMBDA_ARCH must be arm64 or x86_64, not '$(LAMBDA_ARCH)'" >&2; exit 1; }
 	@test -n "$(LAMBDA_PYTHON)" && $(LAMBDA_PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' \

@@ -44,6 +44,8 @@ DOCUMENTED_ENV_VARS = (
     "GCNOTIFY_GENESYS_API_URL",
     "GCNOTIFY_SENDGRID_API_URL",
     "GCNOTIFY_LEDGER_TABLE",
+    "GCNOTIFY_ARTIFACT_BUCKET",
+    "GCNOTIFY_DOWNLOAD_URL",
     "AWS_ENDPOINT_URL",
 )
 
@@ -54,7 +56,8 @@ PYC_CHECKED_HASH = 0b11  # PEP 552 flags: bit 0 hash-based, bit 1 check_source
 def translated() -> dict[str, Any]:
     """The template as CloudFormation sees it after `sam package` (S3 code) and the transform."""
     sam = yaml_parse(TEMPLATE_PATH.read_text(encoding="utf-8"))
-    sam["Resources"]["ReportFunction"]["Properties"]["CodeUri"] = "s3://gcnotify-artifacts/r.zip"
+    for function in resources_of_type(sam, "AWS::Serverless::Function").values():
+        function["Properties"]["CodeUri"] = "s3://gcnotify-artifacts/r.zip"
     # The session only supplies the region for pseudo parameters; no AWS call is made. The
     # template names no managed policy by name, so the IAM policy map can stay empty.
     translator = Translator(
@@ -70,10 +73,14 @@ def resources_of_type(template: dict[str, Any], type_: str) -> dict[str, dict[st
     return {k: v for k, v in template["Resources"].items() if v["Type"] == type_}
 
 
-def inline_statements(template: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for role in resources_of_type(template, "AWS::IAM::Role").values():
-        for policy in role["Properties"].get("Policies", []):
-            yield from policy["PolicyDocument"]["Statement"]
+def inline_statements(
+    template: dict[str, Any], role: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every inline policy statement, or only those of the role ``role`` (a logical id)."""
+    for name, resource in resources_of_type(template, "AWS::IAM::Role").items():
+        if role is None or name == role:
+            for policy in resource["Properties"].get("Policies", []):
+                yield from policy["PolicyDocument"]["Statement"]
 
 
 def as_list(value: Any) -> list[Any]:
@@ -203,9 +210,11 @@ def test_sample_scheduled_event_has_the_scheduler_input_keys() -> None:
 # --- function ---------------------------------------------------------------------------------
 
 
-def test_handler_path_names_a_lambda_handler_function() -> None:
-    """Handler gcnotify.handlers.report.lambda_handler points at a def in its module."""
-    module, _, function = FUNCTION["Handler"].rpartition(".")
+@pytest.mark.parametrize("name", ["ReportFunction", "DownloadFunction"])
+def test_handler_path_names_a_lambda_handler_function(name: str) -> None:
+    """Each function's Handler (gcnotify.handlers.<module>.lambda_handler) names a def there."""
+    handler = TEMPLATE["Resources"][name]["Properties"]["Handler"]
+    module, _, function = handler.rpartition(".")
     source = ROOT / "src" / Path(*module.split(".")).with_suffix(".py")
     assert source.is_file()
     assert re.search(rf"^def {function}\(", source.read_text(encoding="utf-8"), re.MULTILINE)
@@ -279,11 +288,12 @@ def test_default_schedule_timezone_is_iana() -> None:
 # --- permissions and failure handling ---------------------------------------------------------
 
 
-def test_secret_access_is_scoped_to_the_one_secret(translated: dict[str, Any]) -> None:
-    """secretsmanager is granted GetSecretValue on the SecretName ARN only, never on '*'."""
+@pytest.mark.parametrize("role", ["ReportFunctionRole", "DownloadFunctionRole"])
+def test_secret_access_is_scoped_to_the_one_secret(translated: dict[str, Any], role: str) -> None:
+    """Each function may GetSecretValue on the SecretName ARN only, never on '*'."""
     statements = [
         s
-        for s in inline_statements(translated)
+        for s in inline_statements(translated, role)
         if any(str(a).startswith("secretsmanager:") for a in as_list(s["Action"]))
     ]
     assert 1 == len(statements)
@@ -305,12 +315,23 @@ def strings_in(value: Any) -> Iterator[str]:
             yield from strings_in(item)
 
 
+# The one '*' allowed: the objects of the stack's own artifact bucket (S3 object ARNs name keys
+# only by pattern), never a bucket or a service.
+ARTIFACT_OBJECTS = {"Fn::Sub": "${ArtifactBucket.Arn}/*"}
+
+
 def test_no_inline_statement_grants_a_wildcard(translated: dict[str, Any]) -> None:
-    """No inline policy has a resource or action ending in '*' (all secrets, all of a service)."""
+    """No inline policy has a resource or action ending in '*' (all secrets, all of a service),
+    but the artifact bucket's objects."""
     offending = [
         s
         for s in inline_statements(translated)
-        if any(text.endswith("*") for text in strings_in([s["Resource"], s["Action"]]))
+        if any(
+            text.endswith("*")
+            for text in strings_in(
+                [[r for r in as_list(s["Resource"]) if r != ARTIFACT_OBJECTS], s["Action"]]
+            )
+        )
     ]
     assert [] == offending
 
@@ -375,6 +396,154 @@ def test_ledger_table_matches_the_ledger_key_and_ttl() -> None:
     assert "expires_at" in source
 
 
+# --- artifact bucket and download function -----------------------------------------------------
+
+BUCKET = TEMPLATE["Resources"]["ArtifactBucket"]["Properties"]
+DOWNLOAD = TEMPLATE["Resources"]["DownloadFunction"]
+
+
+def s3_actions(translated: dict[str, Any], role: str) -> list[tuple[str, Any]]:
+    return [
+        (action, s["Resource"])
+        for s in inline_statements(translated, role)
+        for action in as_list(s["Action"])
+        if str(action).startswith("s3:")
+    ]
+
+
+def test_artifact_bucket_encrypts_with_sse_s3() -> None:
+    """Every object is encrypted at rest with S3-managed keys (AES256) by default."""
+    (rule,) = BUCKET["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert {"SSEAlgorithm": "AES256"} == rule["ServerSideEncryptionByDefault"]
+
+
+def test_artifact_bucket_blocks_all_public_access() -> None:
+    """No ACL or bucket policy can make a file public: downloads go through signed links."""
+    assert {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    } == BUCKET["PublicAccessBlockConfiguration"]
+
+
+def test_artifact_bucket_disables_acls() -> None:
+    """BucketOwnerEnforced: the bucket owns every object and ACLs play no part."""
+    assert [{"ObjectOwnership": "BucketOwnerEnforced"}] == BUCKET["OwnershipControls"]["Rules"]
+
+
+def test_artifact_bucket_expires_objects_after_a_week() -> None:
+    """One enabled lifecycle rule expires every object after 7 days."""
+    (rule,) = BUCKET["LifecycleConfiguration"]["Rules"]
+    assert ("Enabled", 7) == (rule["Status"], rule["ExpirationInDays"])
+    assert "Prefix" not in rule  # the whole bucket
+    assert "Filter" not in rule
+
+
+def test_artifact_bucket_refuses_plain_http() -> None:
+    """The bucket policy denies every request not made over TLS."""
+    policy = TEMPLATE["Resources"]["ArtifactBucketPolicy"]["Properties"]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert ("Deny", "s3:*") == (statement["Effect"], statement["Action"])
+    assert {"Bool": {"aws:SecureTransport": False}} == statement["Condition"]
+    assert {"Ref": "ArtifactBucket"} == policy["Bucket"]
+
+
+def test_report_function_may_only_put_artifact_objects(translated: dict[str, Any]) -> None:
+    """The report function may PutObject into the artifact bucket and nothing else in S3."""
+    assert [("s3:PutObject", ARTIFACT_OBJECTS)] == s3_actions(translated, "ReportFunctionRole")
+
+
+def test_download_function_may_only_get_artifact_objects(translated: dict[str, Any]) -> None:
+    """The download function's presigned URLs may GetObject from the artifact bucket only."""
+    assert [("s3:GetObject", ARTIFACT_OBJECTS)] == s3_actions(translated, "DownloadFunctionRole")
+
+
+def test_download_function_grants_nothing_else(translated: dict[str, Any]) -> None:
+    """The download role reads the one secret and the bucket's objects, and does nothing more."""
+    actions = sorted(
+        a
+        for s in inline_statements(translated, "DownloadFunctionRole")
+        for a in as_list(s["Action"])
+    )
+    assert ["s3:GetObject", "secretsmanager:GetSecretValue"] == actions
+
+
+def test_storage_calls_are_the_granted_actions() -> None:
+    """storage.py makes exactly the two calls the roles grant: PutObject and a GetObject presign."""
+    source = (ROOT / "src" / "gcnotify" / "aws" / "storage.py").read_text(encoding="utf-8")
+    calls = set(re.findall(r"self\._client\.([a-z_]+)\(", source))
+    assert {"put_object", "generate_presigned_url"} == calls
+    assert '"get_object"' in source
+
+
+def test_report_function_is_told_the_bucket_and_the_download_url() -> None:
+    """The report function gets the stack's bucket and the download function's URL."""
+    assert {"Ref": "ArtifactBucket"} == ENV_VARS["GCNOTIFY_ARTIFACT_BUCKET"]
+    assert {"Fn::GetAtt": ["DownloadFunctionUrl", "FunctionUrl"]} == ENV_VARS[
+        "GCNOTIFY_DOWNLOAD_URL"
+    ]
+
+
+def test_download_function_declares_what_its_handler_reads() -> None:
+    """The download function's environment names the secret, the bucket and the endpoint."""
+    variables = DOWNLOAD["Properties"]["Environment"]["Variables"]
+    assert {
+        "GCNOTIFY_SECRET_ID": {"Ref": "SecretName"},
+        "GCNOTIFY_ARTIFACT_BUCKET": {"Ref": "ArtifactBucket"},
+        "AWS_ENDPOINT_URL": "",
+    } == variables
+
+
+def test_download_function_url_is_public(translated: dict[str, Any]) -> None:
+    """AuthType NONE (the token is the authorisation), invocable through the URL only."""
+    (url,) = resources_of_type(translated, "AWS::Lambda::Url").values()
+    assert "NONE" == url["Properties"]["AuthType"]
+    assert {"Ref": "DownloadFunction"} == url["Properties"]["TargetFunctionArn"]
+    permissions = [
+        p["Properties"]
+        for p in resources_of_type(translated, "AWS::Lambda::Permission").values()
+        if p["Properties"]["FunctionName"] == {"Ref": "DownloadFunction"}
+    ]
+    assert {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"} == {
+        p["Action"] for p in permissions
+    }
+    assert all(
+        p.get("FunctionUrlAuthType") == "NONE" or p.get("InvokedViaFunctionUrl") is True
+        for p in permissions
+    )
+
+
+@pytest.mark.parametrize("key", ["CodeUri", "Runtime", "Architectures"])
+def test_download_function_runs_from_the_report_artifact(key: str) -> None:
+    """Same code, runtime and architecture as ReportFunction: one artifact for both."""
+    assert FUNCTION[key] == DOWNLOAD["Properties"][key]
+
+
+def test_download_function_is_built_by_the_same_recipe() -> None:
+    """build-DownloadFunction runs exactly the commands of build-ReportFunction."""
+    recipes = []
+    for target in ("build-ReportFunction", "build-DownloadFunction"):
+        result = subprocess.run(
+            ["make", "-n", "-f", "build.mk", target, "ARTIFACTS_DIR=/tmp/gcnotify-artifact"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        recipes.append(result.stdout)
+    assert {"BuildMethod": "makefile"} == DOWNLOAD["Metadata"]
+    assert recipes[0] == recipes[1]
+    assert "cp -R src/gcnotify" in recipes[1]
+
+
+def test_outputs_name_the_download_url_and_the_bucket() -> None:
+    """The stack outputs the function URL and the bucket, for people and for other stacks."""
+    outputs = TEMPLATE["Outputs"]
+    assert {"Fn::GetAtt": ["DownloadFunctionUrl", "FunctionUrl"]} == outputs["DownloadUrl"]["Value"]
+    assert {"Ref": "ArtifactBucket"} == outputs["ArtifactBucketName"]["Value"]
+
+
 # --- build recipe, dependencies, SAM CLI config ----------------------------------------------
 
 
@@ -398,7 +567,7 @@ def test_lambda_requirements_pin_every_runtime_dependency_in_range() -> None:
 
 
 def test_samconfig_deploys_with_iam_capability() -> None:
-    """samconfig.toml parses and lets `sam deploy` create the two unnamed IAM roles."""
+    """samconfig.toml parses and lets `sam deploy` create the unnamed IAM roles."""
     config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
     deploy = config["default"]["deploy"]["parameters"]
     assert "CAPABILITY_IAM" in deploy["capabilities"].split()

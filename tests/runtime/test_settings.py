@@ -76,7 +76,23 @@ def test_env_vars_are_the_documented_list() -> None:
         "GCNOTIFY_GENESYS_API_URL",
         "GCNOTIFY_SENDGRID_API_URL",
         "GCNOTIFY_LEDGER_TABLE",
+        "GCNOTIFY_ARTIFACT_BUCKET",
+        "GCNOTIFY_DOWNLOAD_URL",
         "AWS_ENDPOINT_URL",
     ) == ENV_VARS
     read = {name for name in ENV_VARS if Settings.from_env({name: "x"}) != Settings.from_env({})}
     assert set(ENV_VARS) == read
+
+
+def test_artifact_bucket_and_download_url_are_read() -> None:
+    """The artifact bucket and the download function's URL come from the environment."""
+    settings = Settings.from_env(
+        {
+            "GCNOTIFY_ARTIFACT_BUCKET": "gcnotify-artifacts",
+            "GCNOTIFY_DOWNLOAD_URL": "https://abc.lambda-url.eu-west-1.on.aws/",
+        }
+    )
+    assert ("gcnotify-artifacts", "https://abc.lambda-url.eu-west-1.on.aws/") == (
+        settings.artifact_bucket,
+        settings.download_url,
+    )

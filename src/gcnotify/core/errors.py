@@ -27,6 +27,7 @@ value or HTTP status was involved, and what to do about it. No message ever hold
     │       └── SendGridUnavailableError 429/5xx/timeouts that outlasted the retry budget
     │           └── SendGridOutcomeUnknownError  the request was sent but the answer was lost
     ├── LedgerError                  the DynamoDB send ledger could not be read or written
+    ├── StorageError                 the S3 artifact bucket could not be written or linked
     ├── AmbiguousSendError           an earlier attempt may have sent this report; not re-sent
     └── RunFailedError               at least one report failed; the message holds the summary
 """
@@ -62,6 +63,7 @@ __all__ = [
     "SendGridRequestError",
     "SendGridTooLargeError",
     "SendGridUnavailableError",
+    "StorageError",
     "UnexpectedAnswerError",
 ]
 
@@ -220,6 +222,10 @@ class ChatError(ApiError):
 
 class LedgerError(GcnotifyError):
     """The DynamoDB send ledger could not be used; the report is not sent without it."""
+
+
+class StorageError(GcnotifyError):
+    """The S3 artifact bucket could not be used: files too large to attach cannot be linked."""
 
 
 class RunFailedError(GcnotifyError):

@@ -23,6 +23,8 @@ ENV_VARS = (
     "GCNOTIFY_GENESYS_API_URL",
     "GCNOTIFY_SENDGRID_API_URL",
     "GCNOTIFY_LEDGER_TABLE",
+    "GCNOTIFY_ARTIFACT_BUCKET",
+    "GCNOTIFY_DOWNLOAD_URL",
     "AWS_ENDPOINT_URL",
 )
 
@@ -44,6 +46,9 @@ class Settings:
     sendgrid_api_url: str | None
     ledger_table: str | None
     aws_endpoint_url: str | None
+    # Where files too large to attach are stored, and the download function that links them.
+    artifact_bucket: str | None = None
+    download_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -56,6 +61,8 @@ class Settings:
             sendgrid_api_url=_get(environ, "GCNOTIFY_SENDGRID_API_URL"),
             ledger_table=_get(environ, "GCNOTIFY_LEDGER_TABLE"),
             aws_endpoint_url=_get(environ, "AWS_ENDPOINT_URL"),
+            artifact_bucket=_get(environ, "GCNOTIFY_ARTIFACT_BUCKET"),
+            download_url=_get(environ, "GCNOTIFY_DOWNLOAD_URL"),
         )
 
     def endpoints(self, config: Config) -> Endpoints:
