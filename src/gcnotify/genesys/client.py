@@ -50,8 +50,8 @@ TOKEN_PATH = "/oauth/token"  # noqa: S105 - a URL path, not a password
 QUEUES_PATH = "/api/v2/routing/queues"
 AGGREGATES_PATH = "/api/v2/analytics/conversations/aggregates/query"
 
-# Permissions a client-credentials OAuth client needs, granted through its roles (it has no scopes;
-# reference/genesys.md §2).
+# Permissions a client-credentials OAuth client needs, granted through its roles (a client
+# credentials grant has no scopes: the roles decide what it may do).
 _PERMISSIONS = {
     QUEUES_PATH: "routing:queue:view",
     AGGREGATES_PATH: "analytics:conversationAggregate:view",
@@ -504,135 +504,6 @@ class GenesysClient:
             if secret:
                 text = text.replace(secret, "***")
         return REDACTOR.mask(text)
-
-    # ------------------------------------------------------- generic requests
-    # For the seam's other endpoints (users, WFM, exports, Architect): the same token, retry
-    # policy, call counting and error mapping as the queue report's calls.
-
-    def get_json(
-        self,
-        path: str,
-        params: Mapping[str, Any] | None = None,
-        *,
-        permission: str | None = None,
-    ) -> dict[str, Any]:
-        """The JSON object ``GET path`` answers; ``permission`` names what a 403 lacks."""
-        response = self._bearer_request("GET", self._api_url + path, path, params=params)
-        return self._checked_with(response, "GET", path, permission)
-
-    def post_json(
-        self, path: str, body: Mapping[str, Any], *, permission: str | None = None
-    ) -> dict[str, Any]:
-        """The JSON object ``POST path`` with ``body`` answers (2xx, 202 included)."""
-        import json
-
-        payload = json.dumps(body, separators=(",", ":")).encode("utf-8")
-        response = self._bearer_request("POST", self._api_url + path, path, data=payload)
-        return self._checked_with(response, "POST", path, permission)
-
-    def download(self, url: str, *, max_bytes: int, what: str) -> tuple[bytes, str | None]:
-        """The bytes (and content type) at ``url``, refused past ``max_bytes``.
-
-        Genesys hands out download links that may point at the API itself or at a storage
-        service; the bearer token is sent only to the API's own host, never to a third party.
-        """
-        from urllib.parse import urlsplit
-
-        absolute = url if urlsplit(url).scheme else self._api_url + url
-        same_host = urlsplit(absolute).netloc == urlsplit(self._api_url).netloc
-        shown = urlsplit(absolute).path
-        response = self._bearer_request(
-            "GET", absolute, shown, stream=True, bearer=same_host, accept="*/*"
-        )
-        with response:
-            if not 200 <= response.status_code < 300:
-                self._checked_with(response, "GET", shown, None)
-            declared = response.headers.get("Content-Length")
-            too_big = GenesysRequestError(
-                f"the {what} is larger than {max_bytes:,} bytes, more than gcnotify attaches; "
-                "it was not downloaded. Narrow it (fewer queues or a shorter window).",
-                status=response.status_code,
-            )
-            if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-                raise too_big
-            chunks: list[bytes] = []
-            size = 0
-            try:
-                for chunk in response.iter_content(chunk_size=65536):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise too_big
-                    chunks.append(chunk)
-            except requests.RequestException as exc:
-                raise GenesysUnavailableError(
-                    f"the {what} download from Genesys Cloud broke off ({type(exc).__name__}); "
-                    "run the report again.",
-                    status=None,
-                ) from exc
-        return b"".join(chunks), response.headers.get("Content-Type")
-
-    def _bearer_request(
-        self,
-        method: str,
-        url: str,
-        shown: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        data: bytes | None = None,
-        stream: bool = False,
-        bearer: bool = True,
-        accept: str = "application/json",
-    ) -> requests.Response:
-        """One request to an absolute ``url`` (downloads leave the API's paths); a 401 fetches a
-        new token and tries exactly once more, 429/5xx that outlast the retries are raised."""
-        endpoint = f"{method} {shown}"
-        for attempt in (1, 2):
-            token = self.token() if bearer else None
-            headers = {"Accept": accept}
-            if token is not None:
-                headers["Authorization"] = f"Bearer {token}"
-            if data is not None:
-                headers["Content-Type"] = "application/json"
-            send = functools.partial(
-                self._session.request,
-                method,
-                url,
-                params=params,
-                data=data,
-                headers=headers,
-                timeout=self._timeout,
-                stream=stream,
-            )
-            response, attempts = self._send(send, endpoint=endpoint, host=self._api_url)
-            status = response.status_code
-            if status == 429 or status >= 500:
-                raise self._unavailable(endpoint, status, attempts, _json_object(response))
-            if status != 401 or token is None:
-                return response
-            response.close()
-            self.invalidate_token(token)
-            if attempt == 2:
-                break
-        raise GenesysAuthError(
-            f"Genesys Cloud answered 401 Unauthorized to {endpoint} even with a freshly issued "
-            "token. The OAuth client may have been disabled or its token revoked.",
-            status=401,
-        )
-
-    def _checked_with(
-        self, response: requests.Response, method: str, path: str, permission: str | None
-    ) -> dict[str, Any]:
-        """``_checked_json``, with the 403 naming ``permission`` when the caller knows it."""
-        if response.status_code == 403 and permission is not None:
-            said = self._genesys_says(_json_object(response))
-            raise GenesysPermissionError(
-                f"Genesys Cloud answered 403 Forbidden to {method} {path}: the OAuth client's "
-                f"roles lack the permission {permission}. Client-credentials OAuth clients get "
-                "permissions from roles, not scopes: add a role holding it to the OAuth client "
-                f"(Admin > Integrations > OAuth > Roles).{said}",
-                status=403,
-            )
-        return self._checked_json(response, method, path)
 
     # ------------------------------------------------------- generic requests
     # For the seam's other endpoints (users, WFM, exports, Architect): the same token, retry
