@@ -23,6 +23,7 @@ from gcnotify.core.mail import RenderedEmail
 from gcnotify.core.model import METRIC_NAMES
 from gcnotify.reports.render import Renderer
 from gcnotify.runtime.resources import templates_dir
+from tests.reports.standup.test_email import closed_last_week, render_pack, standup_pack
 from tests.reports.test_render import AS_OF, TEN, make_table, report_config, window
 
 PHONE, DESKTOP = 390, 1280
@@ -230,11 +231,27 @@ def no_activity(r: Renderer) -> RenderedEmail:
     return r.render_no_activity(report_config(queues=tuple(LONG_NAMES)), window(), data_as_of=AS_OF)
 
 
+def standup(r: Renderer) -> RenderedEmail:
+    """The standup pack of six queues with long names, half-hourly, a holiday in the average."""
+    return render_pack(r, standup_pack(LONG_NAMES))
+
+
+def standup_left_out(r: Renderer) -> RenderedEmail:
+    """The standup pack with last week's day closed: "—" and the reason in every tile."""
+    return render_pack(
+        r,
+        standup_pack(LONG_NAMES[:3], closed=closed_last_week),
+        notes=["Agent occupancy and adherence are in the attached PDF and XLSX."],
+    )
+
+
 SAMPLES: dict[str, Callable[[Renderer], RenderedEmail]] = {
     "daily": daily,
     "every-metric": every_metric,
     "hourly": hourly,
     "no-activity": no_activity,
+    "standup": standup,
+    "standup-left-out": standup_left_out,
 }
 REPORTS = ("daily", "every-metric", "hourly")
 # A client that drops the <style> block (so also the phone layout) sees only the inline look.
@@ -322,3 +339,92 @@ def test_desktop_without_style_block_does_not_overflow(
     """With the <style> block dropped the inline-styled desktop layout still fits 1280 px."""
     m = measured[UNSTYLED, DESKTOP]
     assert (True, []) == (m["scrollWidth"] <= m["innerWidth"], m["outside"][:10])
+
+
+@pytest.mark.parametrize(
+    ("name", "numbers"),
+    [
+        # tiles; the service level chart (6 queues, the total); the table's values (7 rows of 6)
+        ("standup", 6 + 7 + 7 * 6),
+        # and a "—" in every tile for the closed day (three queues, the total)
+        ("standup-left-out", 6 + 6 + 4 + 4 * 6),
+    ],
+)
+def test_label_check_sees_every_standup_number(
+    measured: dict[tuple[str, int], dict[str, Any]], name: str, numbers: int
+) -> None:
+    """The label check looked at each bare number of the standup email (changes carry ▲/▼)."""
+    assert numbers == measured[name, PHONE]["numbers"]
+
+
+def test_standup_desktop_is_a_table_with_column_headings(
+    measured: dict[tuple[str, int], dict[str, Any]],
+) -> None:
+    """At 1280 px the queue table shows its headings and hides the per-number labels."""
+    m = measured["standup", DESKTOP]
+    assert (True, 0) == (m["headers"] > 0, m["shownLabels"])
+
+
+@pytest.fixture(scope="module")
+def standup_unstyled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The standup email with its <style> block dropped (as some clients do), at 1280 px."""
+    work = tmp_path_factory.mktemp("standup-unstyled")
+    html = standup(Renderer(templates_dir())).html
+    path = work / "standup-without-style.html"
+    path.write_text(re.sub(r"<style>.*?</style>", "", html, flags=re.S), "utf-8")
+    (result,) = measure([(path, DESKTOP)], work)
+    return result
+
+
+def test_standup_without_style_block_does_not_overflow(standup_unstyled: dict[str, Any]) -> None:
+    """With the <style> block dropped the inline-styled standup still fits and hides its labels."""
+    m = standup_unstyled
+    assert (True, [], 0) == (
+        m["scrollWidth"] <= m["innerWidth"],
+        m["outside"][:10],
+        m["shownLabels"],
+    )
+
+
+# Runs in the host page: the width of each email's 600 px frame, in order.
+_FRAME_WIDTHS = r"""
+addEventListener('load', () => {
+  const widths = [...document.querySelectorAll('iframe')].map(
+    f => f.contentDocument.querySelector('table.wrap').getBoundingClientRect().width);
+  document.getElementById('measured').textContent = widths.join(',');
+});
+"""
+
+
+def frame_widths(pages: list[Path], work: Path) -> list[float]:
+    """The laid-out width of each email's frame at 1280 px, in one headless Chromium."""
+    frames = "".join(
+        f'<iframe src="{path.as_uri()}" width="{DESKTOP}" height="900"></iframe>' for path in pages
+    )
+    host = work / "widths.html"
+    host.write_text(
+        f'<!DOCTYPE html><html><body>{frames}<pre id="measured"></pre>'
+        f"<script>{_FRAME_WIDTHS}</script></body></html>",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        chromium_command(chromium(), work / "profile", host.as_uri()),
+        capture_output=True,
+        text=True,
+        timeout=_BROWSER_SECONDS,
+        check=False,
+    )
+    found = re.search(r'<pre id="measured">([\d.,]+)</pre>', done.stdout)
+    assert found, f"chromium printed no widths (exit {done.returncode}): {done.stderr[-2000:]}"
+    return [float(w) for w in found.group(1).split(",")]
+
+
+def test_standup_frame_stays_600_px_wide_on_desktop(tmp_path: Path) -> None:
+    """Long queue names wrap or break inside their cells instead of widening the email."""
+    renderer = Renderer(templates_dir())
+    pages = []
+    for name in ("standup", "standup-left-out"):
+        path = tmp_path / f"{name}.html"
+        path.write_text(SAMPLES[name](renderer).html, encoding="utf-8")
+        pages.append(path)
+    assert [600.0, 600.0] == frame_widths(pages, tmp_path)

@@ -34,6 +34,7 @@ from gcnotify.reports.metrics import METRICS, IntervalRow, ReportTable, Row, for
 
 if TYPE_CHECKING:
     from gcnotify.core.windows import ReportWindow
+    from gcnotify.reports.standup.compare import HeatTable, StandupComparison
 
 __all__ = [
     "HTML_BUDGET",
@@ -54,6 +55,8 @@ TEMPLATE_NAMES: tuple[str, ...] = (
     "no_activity.html",
     "no_activity.txt",
     "alert.txt",
+    "standup.html",
+    "standup.txt",
 )
 
 # Gmail clips HTML bodies over ~102 KB; stay clear of it with a round budget (UTF-8 bytes).
@@ -528,6 +531,36 @@ class Renderer:
         html = self._render("no_activity.html", context)
         text = self._render("no_activity.txt", context)
         return RenderedEmail(context["subject"], html, text)
+
+    def render_standup(
+        self,
+        report: ReportConfig,
+        window: ReportWindow,
+        comparison: StandupComparison,
+        heat: HeatTable | None,
+        *,
+        data_as_of: datetime,
+        notes: Sequence[str] = (),
+    ) -> RenderedEmail:
+        """The standup pack's email body: the day in total with its changes, service level by
+        queue, offered by interval (``heat`` None leaves that chart out) and the queue table.
+
+        Kept under the HTML budget by showing fewer queues, with a note; the attachments are
+        the caller's (the pack's PDF and XLSX).
+        """
+        # Imported here: a queue report's cold start does not pay for the standup modules.
+        from gcnotify.reports.standup.email import render_standup_email
+
+        subject = subject_for(report, window)
+        html, text = render_standup_email(
+            self._render,
+            self._frame(report, window, subject, data_as_of),
+            comparison,
+            heat,
+            notes=notes,
+            budget=HTML_BUDGET,
+        )
+        return RenderedEmail(subject, html, text)
 
     def render_alert(
         self, report_id: str, business_date: date | None, problem: str, action: str
