@@ -484,3 +484,69 @@ def test_bad_chat_channels_are_named(entry: dict[str, str], path: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(data)
     assert [path] == [p.path for p in info.value.problems]
+
+
+def _standup(**standup: object) -> dict[str, Any]:
+    data = yaml.safe_load((REPO / "gcnotify.yaml").read_text(encoding="utf-8"))
+    data["reports"][0]["kind"] = "standup"
+    data["reports"][0]["standup"] = standup
+    return data
+
+
+def test_a_standup_report_reads_its_keys_with_defaults() -> None:
+    """kind: standup with an empty block: both comparisons, PT30M, a PDF, 10 MB, notice."""
+    report = parse_config(_standup()).reports[0]
+    assert report.standup is not None
+    assert (
+        "standup",
+        ("same_weekday_last_week", "trailing_4_weeks"),
+        "PT30M",
+        ("pdf",),
+        10_000_000,
+        "notice",
+    ) == (
+        report.kind,
+        report.standup.compare,
+        report.standup.intervals,
+        report.standup.attachments,
+        report.standup.max_email_bytes,
+        report.standup.on_holiday,
+    )
+
+
+@pytest.mark.parametrize(
+    ("standup", "path"),
+    [
+        ({"attachments": ["pdf", "docx"]}, "reports[0].standup.attachments[1]"),
+        ({"compare": ["yesterday"]}, "reports[0].standup.compare[0]"),
+        ({"intervals": "PT15M"}, "reports[0].standup.intervals"),
+        ({"max_email_bytes": 40_000_000}, "reports[0].standup.max_email_bytes"),
+        ({"on_holiday": "email"}, "reports[0].standup.on_holiday"),
+        ({"agents": {"occupancy": "yes"}}, "reports[0].standup.agents.occupancy"),
+        ({"sections": []}, "reports[0].standup.sections"),
+        ({"genesys_export": {"format": "PDF"}}, "reports[0].standup.genesys_export.view"),
+    ],
+)
+def test_bad_standup_keys_are_named(standup: dict[str, object], path: str) -> None:
+    """Each bad standup key is one problem at its path."""
+    with pytest.raises(ConfigError) as info:
+        parse_config(_standup(**standup))
+    assert [path] == [p.path for p in info.value.problems]
+
+
+def test_standup_keys_on_a_queue_report_are_refused() -> None:
+    """A standup block without kind: standup would be silently ignored: refused instead."""
+    data = _standup()
+    del data["reports"][0]["kind"]
+    with pytest.raises(ConfigError) as info:
+        parse_config(data)
+    assert ["reports[0].standup"] == [p.path for p in info.value.problems]
+
+
+def test_a_standup_has_its_own_default_subject() -> None:
+    """Without a subject, a standup is "Daily Standup Report - <date>"."""
+    data = _standup()
+    del data["reports"][0]["subject"]
+    assert (
+        "Daily Standup Report - {business_date:%Y-%m-%d}" == parse_config(data).reports[0].subject
+    )

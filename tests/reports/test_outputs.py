@@ -52,10 +52,14 @@ def test_eml_round_trips() -> None:
 
 
 def test_write_outputs(tmp_path: Path) -> None:
-    """Three files are written with the parts' content."""
+    """The three parts, then each attachment as its own file, with their content."""
     paths = write_outputs(tmp_path / "out", "support-daily-2026-11-20", BODY)
-    assert [p.suffix for p in paths] == [".html", ".txt", ".eml"]
-    assert paths[1].read_text() == "Offered 12"
+    assert [".html", ".txt", ".eml"] == [p.suffix for p in paths[:3]]
+    assert "Offered 12" == paths[1].read_text()
+    names = [a["filename"] for a in BODY.get("attachments", [])]
+    assert names == [p.name for p in paths[3:]]
+    for path, attachment in zip(paths[3:], BODY.get("attachments", []), strict=True):
+        assert base64.b64decode(attachment["content"]) == path.read_bytes()
 
 
 def test_eml_carries_date_and_message_id() -> None:

@@ -42,7 +42,10 @@ class Credentials:
 
 
 def parse_secret(
-    secret_id: str, secret_string: str | None, extra_keys: Sequence[str] = ()
+    secret_id: str,
+    secret_string: str | None,
+    extra_keys: Sequence[str] = (),
+    optional_keys: Sequence[str] = (),
 ) -> Credentials:
     """Check the secret's JSON and keys; errors name keys, never values."""
     example = '{"genesys_client_id": "…", "genesys_client_secret": "…", "sendgrid_api_key": "SG.…"}'
@@ -89,12 +92,22 @@ def parse_secret(
         genesys_client_id=data["genesys_client_id"].strip(),
         genesys_client_secret=data["genesys_client_secret"].strip(),
         sendgrid_api_key=data["sendgrid_api_key"].strip(),
-        extra={k: data[k].strip() for k in extra_keys},
+        extra={
+            **{
+                k: data[k].strip()
+                for k in optional_keys
+                if isinstance(data.get(k), str) and data[k].strip().isprintable()
+            },
+            **{k: data[k].strip() for k in extra_keys},
+        },
     )
 
 
 def load_credentials(
-    client: SecretsManagerClient, secret_id: str, extra_keys: Sequence[str] = ()
+    client: SecretsManagerClient,
+    secret_id: str,
+    extra_keys: Sequence[str] = (),
+    optional_keys: Sequence[str] = (),
 ) -> Credentials:
     """Fetch and parse the secret; AWS errors become ``SecretError`` with the fix."""
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
@@ -124,4 +137,4 @@ def load_credentials(
             f"cannot reach Secrets Manager for secret {secret_id!r} ({type(exc).__name__}); "
             "check the network and AWS_ENDPOINT_URL"
         ) from None
-    return parse_secret(secret_id, response.get("SecretString"), extra_keys)
+    return parse_secret(secret_id, response.get("SecretString"), extra_keys, optional_keys)

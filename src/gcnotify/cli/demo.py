@@ -77,8 +77,32 @@ def _demo_secret() -> dict[str, str]:
     }
 
 
-def write_demo_config(path: Path, queues: list[Queue]) -> None:
-    """A config with a daily report over all queues and an hourly one over three."""
+STANDUP_REPORT = "support-standup"
+QUEUE_REPORTS = ("support-daily", "support-hourly")
+
+
+def _standup_report(queues: list[Queue]) -> dict[str, Any]:
+    """A standup pack over the first four queues, PDF and XLSX, Architect holidays."""
+    return {
+        "id": STANDUP_REPORT,
+        "kind": "standup",
+        "title": "Support standup",
+        "timezone": "America/Chicago",
+        "window": "previous_business_day",
+        "holidays": {"country": "US", "genesys_schedule_group": "Support Hours"},
+        "queues": [q.name for q in queues[:4]],
+        "recipients": {"to": ["support-supervisors@example.com"]},
+        "standup": {
+            "intervals": "PT30M",
+            "attachments": ["pdf", "xlsx"],
+            "agents": {"occupancy": True},
+        },
+    }
+
+
+def write_demo_config(path: Path, queues: list[Queue], *, standup: bool = False) -> None:
+    """A config with a daily report over all queues and an hourly one over three (and, with
+    ``standup``, a standup pack)."""
     config = {
         "genesys": {"environment": "mypurecloud.com"},
         "sendgrid": {
@@ -123,6 +147,8 @@ def write_demo_config(path: Path, queues: list[Queue]) -> None:
             },
         ],
     }
+    if standup:
+        config["reports"].append(_standup_report(queues))  # type: ignore[attr-defined]
     path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 
@@ -137,6 +163,7 @@ def start_stack(
     queue_count: int = 12,
     latency_ms: float = 0.0,
     ports: tuple[int, int, int] = (0, 0, 0),
+    standup: bool = False,
 ) -> Iterator[DemoStack]:
     """Start the stand-ins and moto, store the secret, write the config; stop on exit.
 
@@ -186,7 +213,7 @@ def start_stack(
         create_ledger_table(session.client("dynamodb", endpoint_url=moto_url), DEMO_LEDGER_TABLE)
         workdir.mkdir(parents=True, exist_ok=True)
         config_path = workdir / "demo-gcnotify.yaml"
-        write_demo_config(config_path, queues)
+        write_demo_config(config_path, queues, standup=standup)
         environ = {
             **aws,
             "GCNOTIFY_CONFIG": str(config_path),
@@ -204,13 +231,26 @@ def start_stack(
         moto.stop()
 
 
-def run_demo(*, out: Path, queues: int = 12, latency_ms: float = 0.0, serve: bool = False) -> int:
-    """Run the scheduled job once against the local stack and write what was sent."""
+def run_demo(
+    *,
+    out: Path,
+    queues: int = 12,
+    latency_ms: float = 0.0,
+    serve: bool = False,
+    which: str = "all",
+) -> int:
+    """Run the scheduled job once against the local stack and write what was sent.
+
+    ``which``: ``report`` (the queue reports), ``standup`` (the standup pack) or ``all``.
+    """
     from gcnotify.handlers import report as handler
     from gcnotify.reports.outputs import write_outputs
 
     ports = SERVE_PORTS if serve else (0, 0, 0)
-    with start_stack(out, queue_count=queues, latency_ms=latency_ms, ports=ports) as stack:
+    with_standup = which in ("standup", "all")
+    with start_stack(
+        out, queue_count=queues, latency_ms=latency_ms, ports=ports, standup=with_standup
+    ) as stack:
         # boto3 reads credentials and region from the process environment.
         for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
             os.environ[key] = stack.environ[key]
@@ -218,7 +258,12 @@ def run_demo(*, out: Path, queues: int = 12, latency_ms: float = 0.0, serve: boo
             return _serve(stack)
         handler.reset_cold_start()
         scheduled = datetime.now(UTC).replace(hour=11, minute=0, second=0, microsecond=0)
-        event = {"scheduled_time": scheduled.strftime("%Y-%m-%dT%H:%M:%SZ"), "execution_id": "demo"}
+        event: dict[str, Any] = {
+            "scheduled_time": scheduled.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "execution_id": "demo",
+        }
+        if which != "all":
+            event["reports"] = [STANDUP_REPORT] if which == "standup" else list(QUEUE_REPORTS)
         try:
             summary = handler.handle(event, environ=stack.environ)
         finally:
@@ -251,7 +296,7 @@ def _serve(stack: DemoStack) -> int:
     from gcnotify.runtime.settings import ENV_VARS
 
     # The bundled gcnotify.yaml is what sam local invoke uses, so GCNOTIFY_CONFIG stays unset.
-    keep = [name for name in ENV_VARS if name != "GCNOTIFY_CONFIG"]
+    keep = [name for name in ENV_VARS if name != "GCNOTIFY_CONFIG" and name in stack.environ]
     print("Local Genesys, SendGrid and AWS (moto) stand-ins are running on 127.0.0.1:")
     for key in keep:
         print(f"  {key}={stack.environ[key]}")

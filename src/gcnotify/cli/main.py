@@ -93,6 +93,13 @@ def _parser() -> argparse.ArgumentParser:
         "demo", help="run the main job end to end on local stand-ins (no account needed)"
     )
     demo.add_argument(
+        "which",
+        nargs="?",
+        choices=("report", "standup", "all"),
+        default="all",
+        help="which pipeline to run: the queue reports, the standup pack, or all (default)",
+    )
+    demo.add_argument(
         "--out",
         type=Path,
         default=Path("out"),
@@ -182,7 +189,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gcnotify.cli.demo import run_demo
 
         return run_demo(
-            out=args.out, queues=args.queues, latency_ms=args.latency_ms, serve=args.serve
+            out=args.out,
+            queues=args.queues,
+            latency_ms=args.latency_ms,
+            serve=args.serve,
+            which=args.which,
         )
     except (ConfigError, EventError) as exc:
         print(f"gcnotify: {exc}" if isinstance(exc, EventError) else str(exc), file=sys.stderr)

@@ -29,18 +29,23 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gcnotify.core.errors import ConfigError, ConfigProblem
 from gcnotify.core.model import (
+    MAX_EMAIL_BYTES,
     METRIC_NAMES,
+    STANDUP_ATTACHMENTS,
+    STANDUP_BASES,
     WEEKDAYS,
     WINDOW_KINDS,
     Address,
     AlertSettings,
     ChatChannel,
     Config,
+    GenesysExportSettings,
     GenesysSettings,
     HolidaySettings,
     Recipients,
     ReportConfig,
     SendGridSettings,
+    StandupSettings,
 )
 from gcnotify.core.regions import GENESYS_ENVIRONMENTS
 from gcnotify.core.text import header_problem
@@ -109,7 +114,21 @@ _REPORT_KEYS = (
     "recipients",
     "send_on_non_business_days",
     "send_at",
+    "kind",
+    "standup",
 )
+REPORT_KINDS = ("queue_report", "standup")
+_STANDUP_KEYS = (
+    "compare",
+    "intervals",
+    "agents",
+    "attachments",
+    "genesys_export",
+    "max_email_bytes",
+    "on_holiday",
+    "chat",
+)
+STANDUP_SUBJECT = "Daily Standup Report - {business_date:%Y-%m-%d}"
 
 
 def _closest(value: str, choices: Sequence[str], *, n: int = 1) -> list[str]:
@@ -731,9 +750,12 @@ def _metric(check: _Checker, path: str, value: str) -> bool:
 def _holidays(check: _Checker, path: str, value: object) -> HolidaySettings | None:
     if value is None:
         return None
-    raw = check.mapping(path, value, ("country", "subdivision", "dates"))
+    raw = check.mapping(path, value, ("country", "subdivision", "dates", "genesys_schedule_group"))
     if raw is None:
         return None
+    group = check.string(
+        f"{path}.genesys_schedule_group", raw.get("genesys_schedule_group"), required=False
+    )
     country = check.string(f"{path}.country", raw.get("country"), required=False)
     subdivision = check.string(f"{path}.subdivision", raw.get("subdivision"), required=False)
     if subdivision is not None and country is None:
@@ -763,7 +785,12 @@ def _holidays(check: _Checker, path: str, value: object) -> HolidaySettings | No
             dates.add(date.fromisoformat(entry if isinstance(entry, str) else ""))
         except ValueError:
             check.add(f"{path}.dates[{i}]", f"{_show(entry)} is not a date; write YYYY-MM-DD")
-    return HolidaySettings(country=country, subdivision=subdivision, dates=frozenset(dates))
+    return HolidaySettings(
+        country=country,
+        subdivision=subdivision,
+        dates=frozenset(dates),
+        genesys_schedule_group=group,
+    )
 
 
 def _recipients(check: _Checker, path: str, value: object) -> Recipients | None:
@@ -908,6 +935,17 @@ def _report(check: _Checker, path: str, value: object) -> ReportConfig | None:
         )
         send_non_business = False
     send_at = _send_at(check, f"{path}.send_at", raw.get("send_at"))
+    kind = check.choice(f"{path}.kind", raw.get("kind"), REPORT_KINDS, "queue_report")
+    standup: StandupSettings | None = None
+    if kind == "standup":
+        standup = _standup(check, f"{path}.standup", raw.get("standup"))
+        if raw.get("subject") is None:
+            subject = STANDUP_SUBJECT
+    elif raw.get("standup") is not None:
+        check.add(
+            f"{path}.standup",
+            "is only for reports of kind: standup; add kind: standup or remove the standup keys",
+        )
 
     if None in (report_id, title, timezone, recipients) or not queues:
         return None
@@ -927,6 +965,93 @@ def _report(check: _Checker, path: str, value: object) -> ReportConfig | None:
         subject=subject,
         send_on_non_business_days=send_non_business,
         send_at=send_at,
+        kind=cast("Any", kind),
+        standup=standup,
+    )
+
+
+def _standup(check: _Checker, path: str, value: object) -> StandupSettings:
+    """The ``standup:`` block; every key optional, each checked with its fix."""
+    defaults = StandupSettings()
+    if value is None:
+        return defaults
+    raw = check.mapping(path, value, _STANDUP_KEYS)
+    if raw is None:
+        return defaults
+
+    def among(choices: Sequence[str]) -> Callable[[str, str], bool]:
+        def ok(p: str, v: str) -> bool:
+            if v in choices:
+                return True
+            check.add(p, f"{v!r} is not one of {', '.join(choices)}{_suggest(v, choices)}")
+            return False
+
+        return ok
+
+    compare = check.string_list(
+        f"{path}.compare",
+        raw.get("compare", list(defaults.compare)),
+        required=False,
+        item=among(STANDUP_BASES),
+    )
+    intervals = check.choice(
+        f"{path}.intervals", raw.get("intervals"), ("PT30M", "PT1H"), defaults.intervals
+    )
+    occupancy = adherence = False
+    agents = raw.get("agents")
+    if agents is not None:
+        raw_agents = check.mapping(f"{path}.agents", agents, ("occupancy", "adherence"))
+        for key in ("occupancy", "adherence"):
+            flag = (raw_agents or {}).get(key, False)
+            if not isinstance(flag, bool):
+                check.add(f"{path}.agents.{key}", f"must be true or false, got {_show(flag)}")
+        occupancy = (raw_agents or {}).get("occupancy") is True
+        adherence = (raw_agents or {}).get("adherence") is True
+    attachments = check.string_list(
+        f"{path}.attachments",
+        raw.get("attachments", list(defaults.attachments)),
+        required=False,
+        item=among(STANDUP_ATTACHMENTS),
+    )
+    export: GenesysExportSettings | None = None
+    raw_export = raw.get("genesys_export")
+    if raw_export is not None:
+        export_keys = check.mapping(f"{path}.genesys_export", raw_export, ("view", "format"))
+        if export_keys is not None:
+            view = check.string(f"{path}.genesys_export.view", export_keys.get("view"))
+            fmt = check.choice(
+                f"{path}.genesys_export.format",
+                export_keys.get("format"),
+                ("PDF", "CSV"),
+                "PDF",
+            )
+            if view is not None:
+                export = GenesysExportSettings(view=view, format=cast("Any", fmt))
+    budget = raw.get("max_email_bytes", defaults.max_email_bytes)
+    if (
+        isinstance(budget, bool)
+        or not isinstance(budget, int)
+        or not 50_000 <= budget <= MAX_EMAIL_BYTES
+    ):
+        check.add(
+            f"{path}.max_email_bytes",
+            f"{_show(budget)} must be a whole number of bytes from 50000 to {MAX_EMAIL_BYTES} "
+            "(SendGrid refuses larger messages)",
+        )
+        budget = defaults.max_email_bytes
+    on_holiday = check.choice(
+        f"{path}.on_holiday", raw.get("on_holiday"), ("notice", "skip"), defaults.on_holiday
+    )
+    return StandupSettings(
+        compare=compare,
+        intervals=cast("Any", intervals),
+        occupancy=occupancy,
+        adherence=adherence,
+        attachments=cast("Any", attachments),
+        genesys_export=export,
+        max_email_bytes=budget,
+        on_holiday=cast("Any", on_holiday),
+        chat=_chat_channels(check, f"{path}.chat", raw.get("chat")),
     )
 
 

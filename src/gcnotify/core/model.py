@@ -78,6 +78,45 @@ class HolidaySettings:
     country: str | None = None
     subdivision: str | None = None
     dates: frozenset[date] = frozenset()
+    genesys_schedule_group: str | None = None  # an Architect schedule group's holiday/closed days
+
+
+@dataclass(frozen=True)
+class ChatChannel:
+    """A Slack or Microsoft Teams incoming webhook; its URL is a secret, under ``secret_key``."""
+
+    kind: Literal["slack", "teams"]
+    secret_key: str
+
+
+ReportKind = Literal["queue_report", "standup"]
+StandupAttachment = Literal["pdf", "xlsx"]
+STANDUP_ATTACHMENTS: tuple[StandupAttachment, ...] = ("pdf", "xlsx")
+STANDUP_BASES = ("same_weekday_last_week", "trailing_4_weeks")
+MAX_EMAIL_BYTES = 30_000_000  # SendGrid's hard limit for a whole message
+
+
+@dataclass(frozen=True)
+class GenesysExportSettings:
+    """Genesys' own reporting export of a view, attached to the pack too."""
+
+    view: str
+    format: Literal["PDF", "CSV"] = "PDF"
+
+
+@dataclass(frozen=True)
+class StandupSettings:
+    """What a standup pack holds beyond a queue report's keys."""
+
+    compare: tuple[str, ...] = STANDUP_BASES
+    intervals: Literal["PT30M", "PT1H"] = "PT30M"
+    occupancy: bool = False
+    adherence: bool = False
+    attachments: tuple[StandupAttachment, ...] = ("pdf",)
+    genesys_export: GenesysExportSettings | None = None
+    max_email_bytes: int = 10_000_000
+    on_holiday: Literal["notice", "skip"] = "notice"
+    chat: tuple[ChatChannel, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,6 +144,8 @@ class ReportConfig:
     subject: str = "{title} — {business_date:%a %d %b %Y}"
     send_on_non_business_days: bool = False
     send_at: time | None = None  # due-based runs: not sent before this local time on run day R
+    kind: ReportKind = "queue_report"
+    standup: StandupSettings | None = None  # set exactly when kind is "standup"
 
 
 @dataclass(frozen=True)
@@ -117,14 +158,6 @@ class SendGridSettings:
     from_: Address
     reply_to: Address | None = None
     data_residency: Literal["global", "eu"] = "global"
-
-
-@dataclass(frozen=True)
-class ChatChannel:
-    """A Slack or Microsoft Teams incoming webhook; its URL is a secret, under ``secret_key``."""
-
-    kind: Literal["slack", "teams"]
-    secret_key: str
 
 
 @dataclass(frozen=True)
@@ -152,6 +185,14 @@ class Config:
             if report.id == report_id:
                 return report
         raise KeyError(report_id)
+
+    def secret_keys(self) -> tuple[str, ...]:
+        """The keys beyond the three credentials that the secret must hold for this config."""
+        keys = list(self.alerts.secret_keys())
+        for report in self.reports:
+            if report.standup is not None:
+                keys.extend(c.secret_key for c in report.standup.chat)
+        return tuple(dict.fromkeys(keys))
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ __all__ = [
     "ReportWindow",
     "Skip",
     "day_is_over",
+    "day_window",
     "is_due",
     "local_date",
     "plan_window",
@@ -219,6 +220,11 @@ def _window(report: ReportConfig, business_date: date, first: date, after: date)
         start=start_of_day(first, report.timezone),
         end=start_of_day(after, report.timezone),
     )
+
+
+def day_window(report: ReportConfig, day: date) -> ReportWindow:
+    """The one-day window of ``day`` in the report's zone, whatever the report's window kind."""
+    return _window(report, day, day, day + timedelta(days=1))
 
 
 def _single_day(

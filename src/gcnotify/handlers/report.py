@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -29,7 +30,10 @@ from gcnotify.runtime.settings import Settings
 if TYPE_CHECKING:
     from gcnotify.aws.ledger import Ledger
     from gcnotify.aws.secrets import Credentials
+    from gcnotify.aws.storage import ArtifactStore
     from gcnotify.chat.client import ChatClient
+    from gcnotify.core.model import ReportConfig
+    from gcnotify.core.windows import ReportWindow
     from gcnotify.genesys.client import GenesysClient
     from gcnotify.reports.render import Renderer
     from gcnotify.reports.runner import ReportResult, Services
@@ -52,7 +56,7 @@ class _ColdStart:
     seams: _Seams | None = None
     aws_session: Any = None
 
-    def aws_client(self, service: str, error: type[GcnotifyError]) -> Any:
+    def aws_client(self, service: str, error: type[GcnotifyError], *, config: Any = None) -> Any:
         """A boto3 client from the container's one Session (clients share its loaded models).
 
         A missing region or a bad endpoint becomes our error, with the fix.
@@ -63,7 +67,9 @@ class _ColdStart:
         if self.aws_session is None:
             self.aws_session = boto3.session.Session()
         try:
-            return self.aws_session.client(service, endpoint_url=self.settings.aws_endpoint_url)
+            return self.aws_session.client(
+                service, endpoint_url=self.settings.aws_endpoint_url, config=config
+            )
         except BotoCoreError as exc:
             raise error(
                 f"cannot create the AWS {service} client ({type(exc).__name__}: {exc}). Every "
@@ -79,7 +85,9 @@ class _ColdStart:
         return load_credentials(
             client,
             self.settings.resolve_secret_id(self.config),
-            self.config.alerts.secret_keys(),
+            self.config.secret_keys(),
+            # Needed only when a standup's files must be linked instead of attached.
+            optional_keys=("download_signing_key",),
         )
 
     def _make_ledger(self) -> Ledger | None:
@@ -149,7 +157,7 @@ class _ColdStart:
         )
         if self.seams.ledger is not None:
             services.once = Once(self.seams.ledger, now=services.now)
-        if self.config.alerts.chat:
+        if self.config.secret_keys():
             from gcnotify.chat.client import ChatClient
 
             if self.seams.chat is None:
@@ -159,7 +167,54 @@ class _ColdStart:
             services.chat_urls = self.seams.chat_urls
         self.seams.sendgrid.time_left = services.time_left
         self.seams.genesys.time_left = services.time_left
+        signing_key = self.seams.chat_urls.get("download_signing_key")
+        bucket, download_url = self.settings.artifact_bucket, self.settings.download_url
+        if bucket and download_url and signing_key:
+            services.linker = partial(
+                self._linker,
+                _LinkSettings(bucket, download_url, signing_key.encode("utf-8")),
+                services.now,
+            )
         return services
+
+    def _linker(
+        self,
+        where: _LinkSettings,
+        now: Callable[[], datetime],
+        report: ReportConfig,
+        window: ReportWindow,
+    ) -> Any:
+        """Stores a standup's files in the artifact bucket and links them through the download
+        function, valid until the end of the recipients' day (the send's local date)."""
+        from gcnotify.aws.storage import ArtifactStore, client_config
+        from gcnotify.core.errors import StorageError
+        from gcnotify.core.links import link_expiry
+        from gcnotify.core.windows import local_date
+        from gcnotify.reports.standup.budget import s3_linker
+
+        if self.seams is not None and self.seams.store is None:
+            client = self.aws_client("s3", StorageError, config=client_config())
+            self.seams.store = ArtifactStore(client, where.bucket)
+        store = self.seams.store if self.seams is not None else None
+        if store is None:
+            raise StorageError("the artifact store could not be set up")
+        return s3_linker(
+            store,
+            report_id=report.id,
+            business_date=window.business_date,
+            signing_key=where.signing_key,
+            download_url=where.download_url,
+            expires=link_expiry(local_date(now(), report.timezone), report.timezone),
+        )
+
+
+@dataclass(frozen=True)
+class _LinkSettings:
+    """Where a standup's over-budget files go, and how their links are signed."""
+
+    bucket: str
+    download_url: str
+    signing_key: bytes = field(repr=False)
 
 
 @dataclass
@@ -168,8 +223,9 @@ class _Seams:
     sendgrid: SendGridClient
     ledger: Ledger | None
     renderer: Renderer
-    chat_urls: dict[str, str]
+    chat_urls: dict[str, str]  # the secret's extra keys: webhook URLs, the signing key
     chat: ChatClient | None = None
+    store: ArtifactStore | None = None
 
 
 _state: _ColdStart | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -55,6 +56,8 @@ _ACTIONS = {
     "if the report was not delivered.",
     "UnexpectedAnswerError": "Nothing was sent. Re-run for this date; if it happens again, "
     "check the report's queues in gcnotify.yaml and Genesys Cloud's status page.",
+    "PackIncomplete": "The report went out without the parts named above; re-run with force "
+    "for this date once the cause is fixed if the team needs them.",
     "OutOfTimeError": "Nothing was sent. Lambda's retry or the next scheduled run picks it up; "
     "if it recurs, give the function a longer Timeout or split the reports.",
 }
@@ -75,7 +78,14 @@ def send_alerts(config: Config, results: Sequence[ReportResult], services: Servi
     sent = 0
     for result in results:
         if result.status not in ALERTED:
-            continue
+            if not result.warnings:
+                continue
+            # Sent, but incomplete (a missing export, a failed chat post): the owner hears.
+            result = replace(  # noqa: PLW2901 - the alert's view of this result
+                result,
+                error="sent, but: " + "; ".join(result.warnings),
+                error_type="PackIncomplete",
+            )
         sends: list[tuple[str, Callable[[], int]]] = []
         if config.alerts.to and services.sendgrid is not None:
             sends.append(("mail", partial(_send_alert, config, result, services)))

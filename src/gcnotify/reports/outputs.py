@@ -72,7 +72,8 @@ def eml_from_mail_body(
 
 
 def write_outputs(out_dir: Path, stem: str, body: Mapping[str, Any]) -> list[Path]:
-    """Write ``<stem>.html``, ``<stem>.txt`` and ``<stem>.eml``; return their paths."""
+    """Write ``<stem>.html``, ``<stem>.txt``, ``<stem>.eml`` and each attachment as its own
+    file; return their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     html = out_dir / f"{stem}.html"
     text = out_dir / f"{stem}.txt"
@@ -80,4 +81,11 @@ def write_outputs(out_dir: Path, stem: str, body: Mapping[str, Any]) -> list[Pat
     html.write_text(_content(body, "text/html"), encoding="utf-8")
     text.write_text(_content(body, "text/plain"), encoding="utf-8")
     eml.write_bytes(eml_from_mail_body(body))
-    return [html, text, eml]
+    paths = [html, text, eml]
+    for attachment in body.get("attachments", []):
+        # A name from our own builders, but never trusted with a path: keep the last part.
+        name = Path(str(attachment["filename"])).name or "attachment"
+        path = out_dir / name
+        path.write_bytes(base64.b64decode(attachment["content"]))
+        paths.append(path)
+    return paths

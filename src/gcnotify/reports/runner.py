@@ -12,19 +12,25 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import pytz
+from markupsafe import escape
 
 from gcnotify.aws.once import Blocked
 from gcnotify.core.calendar import closed_days
-from gcnotify.core.errors import GcnotifyError, LedgerError
-from gcnotify.core.model import Config, ReportConfig
+from gcnotify.core.errors import GcnotifyError, LedgerError, ReportError
+from gcnotify.core.mail import Attachment, RenderedEmail
+from gcnotify.core.model import ChatChannel, Config, ReportConfig, StandupSettings
+from gcnotify.core.text import one_line
 from gcnotify.core.windows import (
+    MAX_LOOKBACK_DAYS,
     ReportWindow,
     Skip,
     day_is_over,
+    day_window,
     is_due,
     local_date,
     plan_window,
@@ -40,9 +46,9 @@ from gcnotify.sendgrid.client import build_mail_body, unique_recipients
 if TYPE_CHECKING:
     from gcnotify.aws.once import Once
     from gcnotify.chat.client import ChatClient
-    from gcnotify.core.mail import RenderedEmail
     from gcnotify.genesys.client import GenesysClient
     from gcnotify.reports.render import Renderer
+    from gcnotify.reports.standup.pack import StandupPack
     from gcnotify.sendgrid.client import SendGridClient
 
 __all__ = ["NOT_OK", "ReportResult", "Services", "report_key", "run_report", "run_reports"]
@@ -56,6 +62,7 @@ Status = Literal[
     "skipped_holiday",
     "already_sent",
     "in_progress",
+    "holiday_notice_sent",
     "not_due",
     "skipped_non_business_day",
     "dry_run",
@@ -82,6 +89,9 @@ class ReportResult:
     outputs: tuple[str, ...] = ()
     subject: str | None = None
     note: str | None = None
+    warnings: list[str] = field(default_factory=list)  # sent, but something is missing
+    headline: list[tuple[str, str]] = field(default_factory=list)  # a pack's total, for chat
+    pack: StandupPack | None = field(default=None, repr=False)  # a standup's, while it is sent
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -103,6 +113,8 @@ class ReportResult:
             out["outputs"] = list(self.outputs)
         if self.note is not None:
             out["note"] = self.note
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
         if self.error is not None:
             out["error"] = self.error
             out["error_type"] = self.error_type
@@ -121,6 +133,8 @@ class Services:
     once: Once | None = None  # the exactly-once guard; None only without a ledger table
     chat: ChatClient | None = None  # posts alerts to the config's chat channels
     chat_urls: Mapping[str, str] = field(default_factory=dict)  # secret key -> webhook URL
+    # Stores a standup's over-budget files and links them (None without an artifact bucket).
+    linker: Callable[[ReportConfig, ReportWindow], Callable[..., Any]] | None = None
     deadline: datetime | None = None  # when this invocation must have finished (Lambda's)
 
     def time_left(self) -> float | None:
@@ -130,6 +144,8 @@ class Services:
         return (self.deadline - self.now()).total_seconds() - RESERVED_SECONDS
 
 
+# A standup compares the business day with the 28 days before it.
+COMPARISON_LOOKBACK_DAYS = 28
 # Kept at the end of an invocation for the alerts and the summary log, whatever runs before.
 RESERVED_SECONDS = 15.0
 # A report is not started with less than this left (beyond the reserve): it could not finish.
@@ -212,6 +228,192 @@ def run_report(
     return result
 
 
+def closed_reasons(
+    report: ReportConfig, services: Services, run_day: date
+) -> Callable[[date], str | None]:
+    """Why a day was closed (None when open): listed dates, public holidays, and the days the
+    report's Genesys Architect schedule group marks as holidays or closed (one lookup per run)."""
+    settings = report.holidays
+    public = closed_days(settings, precomputed_holidays())
+    listed = settings.dates if settings is not None else frozenset()
+    group = settings.genesys_schedule_group if settings is not None else None
+    architect: dict[date, str] = {}
+    if group is not None:
+        from gcnotify.genesys.architect import group_closed_days
+
+        first = run_day - timedelta(days=MAX_LOOKBACK_DAYS + COMPARISON_LOOKBACK_DAYS)
+        architect = group_closed_days(services.genesys, group, first, run_day)
+    country = settings.country if settings is not None else None
+
+    def reason(day: date) -> str | None:
+        if day in architect:
+            return f"a holiday ({architect[day]}, Genesys schedule group {group})"
+        if day in listed:
+            return "a listed closed day"
+        if public(day):
+            return f"a public holiday ({country})"
+        return None
+
+    return reason
+
+
+def holiday_notice(report: ReportConfig, window: ReportWindow, why: str) -> RenderedEmail:
+    """The short mail a standup sends instead of an empty pack on a holiday."""
+    day = window.subject_date_text()
+    line = f"No business day data — {day} was {why}."
+    subject = one_line(f"{report.title} — {day}: no business day data")
+    html = (
+        '<!DOCTYPE html><html><body style="margin:0;padding:16px;font:15px/1.5 Arial,sans-serif;'
+        f'color:#222"><h1 style="font-size:18px;margin:0 0 8px">{escape(report.title)}</h1>'
+        f'<p style="margin:0">{escape(line)}</p></body></html>'
+    )
+    return RenderedEmail(subject=subject, html=html, text=f"{report.title}\n\n{line}\n")
+
+
+def _queue_report_email(
+    report: ReportConfig, window: ReportWindow, services: Services, result: ReportResult
+) -> tuple[RenderedEmail, Status] | None:
+    """Collect and render a queue report: one aggregates query for all its queues."""
+    queues = services.genesys.resolve_queues(report.queues)
+    body = build_aggregates_query(
+        interval=window.genesys_interval(),
+        timezone=report.timezone,
+        queue_ids=[q.id for q in queues],
+        genesys_metrics=genesys_metrics(report.metrics),
+        media_types=report.media_types,
+        granularity=report.interval,
+    )
+    response = services.genesys.query_aggregates(body)
+    data_as_of = services.now()
+    table = build_table(
+        response, queues, report.metrics, report.timezone, report.interval, window=window
+    )
+    if table.has_data:
+        return services.renderer.render_report(report, window, table, data_as_of=data_as_of), "sent"
+    if report.on_empty == "skip":
+        result.status = "skipped_empty"
+        return None
+    return services.renderer.render_no_activity(
+        report, window, data_as_of=data_as_of
+    ), "no_activity_sent"
+
+
+def headline_facts(pack: StandupPack) -> list[tuple[str, str]]:
+    """Label and text of the pack's total numbers, with the change against last week."""
+    from gcnotify.reports.standup.compare import STANDUP_METRICS
+    from gcnotify.reports.standup.pack import format_delta, format_value
+
+    total = pack.comparison.total
+    facts = []
+    for metric in STANDUP_METRICS:
+        shown = format_value(metric.kind, total.values.get(metric.name))
+        delta = total.deltas.get("same_weekday_last_week", {}).get(metric.name)
+        if delta is not None and delta.change is not None:
+            shown = f"{shown} ({format_delta(metric, delta, arrows=True)} vs last week)"
+        facts.append((metric.label, shown))
+    return facts
+
+
+def _fit_to_budget(
+    report: ReportConfig,
+    *,
+    settings: StandupSettings,
+    window: ReportWindow,
+    email: RenderedEmail,
+    body_of: Callable[[RenderedEmail], dict[str, Any]],
+    services: Services,
+    pack: StandupPack | None,
+) -> RenderedEmail:
+    """Keep the whole message under ``max_email_bytes``: zip, then drop the XLSX's interval
+    detail, then link the files from S3; the email says what was done."""
+    from gcnotify.reports.standup.budget import fit_to_budget, human_size
+
+    def cannot_link(files: tuple[Attachment, ...]) -> tuple[Any, ...]:
+        raise ReportError(
+            f"report {report.id}'s email would be over max_email_bytes "
+            f"({settings.max_email_bytes:,}) even zipped, and no artifact bucket is configured "
+            "to link its files from: deploy the stack's ArtifactBucket and DownloadFunction "
+            "(GCNOTIFY_ARTIFACT_BUCKET, GCNOTIFY_DOWNLOAD_URL, download_signing_key in the "
+            "secret), or raise max_email_bytes"
+        )
+
+    link_files = services.linker(report, window) if services.linker is not None else cannot_link
+    xlsx = next((a for a in email.attachments if a.filename.endswith(".xlsx")), None)
+    rebuild = None
+    if xlsx is not None and pack is not None:
+        from gcnotify.reports.standup.collect import XLSX
+        from gcnotify.reports.standup.xlsx import build_xlsx
+
+        def rebuild() -> Attachment:
+            return Attachment(xlsx.filename, build_xlsx(pack, include_intervals=False), XLSX)
+
+    outcome = fit_to_budget(
+        email,
+        body_of=body_of,
+        link_files=link_files,
+        rebuild_without_intervals=rebuild,
+        max_email_bytes=settings.max_email_bytes,
+    )
+    fitted = outcome.apply(email)
+    lines = [*outcome.notes()]
+    lines += [
+        f"{link.filename} ({human_size(link.size_bytes)}): {link.url} (valid until "
+        f"{link.expires:%Y-%m-%d %H:%M %Z})"
+        for link in outcome.links
+    ]
+    if not lines:
+        return fitted
+    block = "".join(f'<p style="margin:4px 0">{escape(line)}</p>' for line in lines)
+    html, found = re.subn(r"(</body>)", lambda m: block + m.group(1), fitted.html, count=1)
+    return replace(
+        fitted,
+        html=html if found else fitted.html + block,
+        text=fitted.text + "\n\n" + "\n".join(lines) + "\n",
+    )
+
+
+def _standup_email(
+    report: ReportConfig,
+    *,
+    settings: StandupSettings,
+    window: ReportWindow,
+    closed: Callable[[date], str | None],
+    services: Services,
+    result: ReportResult,
+) -> RenderedEmail:
+    """Collect a standup pack (two aggregates queries, then the optional parts), render its
+    email and attach its files; partial failures become warnings the owner is alerted to."""
+    from gcnotify.reports.standup.collect import collect_pack, pack_attachments
+
+    queues = services.genesys.resolve_queues(report.queues)
+    collected = collect_pack(
+        client=services.genesys,
+        report=report,
+        settings=settings,
+        window=window,
+        queues=queues,
+        closed=closed,
+        now=services.now,
+    )
+    result.warnings.extend(collected.warnings)
+    pack = collected.pack
+    result.headline = headline_facts(pack)
+    result.pack = pack
+    email = services.renderer.render_standup(
+        report,
+        window,
+        pack.comparison,
+        pack.heat,
+        data_as_of=pack.data_as_of or services.now(),
+        notes=[
+            *pack.notes,
+            *(f"{s.title}: {s.unavailable}" for s in pack.sections if s.unavailable),
+        ],
+    )
+    files = (*pack_attachments(collected.pack, settings), *collected.extra_attachments)
+    return replace(email, attachments=(*email.attachments, *files))
+
+
 def _produce(
     config: Config,
     report: ReportConfig,
@@ -219,20 +421,7 @@ def _produce(
     services: Services,
     result: ReportResult,
 ) -> None:
-    run_day, explicit = _run_day(report, request, services.now())
-    plan = plan_window(
-        report,
-        run_day,
-        closed_days(report.holidays, precomputed_holidays()),
-        explicit_date=explicit,
-    )
-    result.business_date = plan.business_date
-    if isinstance(plan, Skip):
-        result.status = plan.status
-        result.error = None
-        result.note = plan.reason
-        logger.info("report skipped: %s", plan.reason, extra={"report": report.id})
-        return
+    # Not due yet costs nothing: no Genesys call, no ledger read.
     scheduled = request.scheduled_time if request.report_date is None else None
     if scheduled is not None and not is_due(report, scheduled):
         result.status = "not_due"
@@ -240,7 +429,23 @@ def _produce(
             f"due at {report.send_at:%H:%M} {report.timezone}; a later scheduled run sends it"
         )
         return
-    window = plan
+    run_day, explicit = _run_day(report, request, services.now())
+    closed = closed_reasons(report, services, run_day)
+    plan = plan_window(report, run_day, lambda day: closed(day) is not None, explicit_date=explicit)
+    result.business_date = plan.business_date
+    holiday: str | None = None
+    if isinstance(plan, Skip):
+        settings = report.standup
+        if settings is None or plan.status != "skipped_holiday" or settings.on_holiday == "skip":
+            result.status = plan.status
+            result.error = None
+            result.note = plan.reason
+            logger.info("report skipped: %s", plan.reason, extra={"report": report.id})
+            return
+        holiday = closed(plan.business_date) or "a holiday"
+        window = day_window(report, plan.business_date)
+    else:
+        window = plan
     result.window = window
     once = None if request.dry_run else services.once
     if once is None and not request.dry_run and not request.force:
@@ -261,39 +466,33 @@ def _produce(
             _answer_blocked(blocked, report, window.business_date, result)
             return
 
-    queues = services.genesys.resolve_queues(report.queues)
-    body = build_aggregates_query(
-        interval=window.genesys_interval(),
-        timezone=report.timezone,
-        queue_ids=[q.id for q in queues],
-        genesys_metrics=genesys_metrics(report.metrics),
-        media_types=report.media_types,
-        granularity=report.interval,
-    )
-    response = services.genesys.query_aggregates(body)
-    data_as_of = services.now()
-    table = build_table(
-        response, queues, report.metrics, report.timezone, report.interval, window=window
-    )
-
     email: RenderedEmail
-    if table.has_data:
-        email = services.renderer.render_report(report, window, table, data_as_of=data_as_of)
-        sent_status: Status = "sent"
-    elif report.on_empty == "skip":
-        result.status = "skipped_empty"
-        return
+    sent_status: Status = "sent"
+    if holiday is not None:
+        email = holiday_notice(report, window, holiday)
+        sent_status = "holiday_notice_sent"
+    elif report.standup is not None:
+        email = _standup_email(
+            report,
+            settings=report.standup,
+            window=window,
+            closed=closed,
+            services=services,
+            result=result,
+        )
     else:
-        email = services.renderer.render_no_activity(report, window, data_as_of=data_as_of)
-        sent_status = "no_activity_sent"
+        queue_email = _queue_report_email(report, window, services, result)
+        if queue_email is None:
+            return
+        email, sent_status = queue_email
     if partial_as_of is not None:
         email = mark_partial(email, partial_as_of, report.timezone)
     result.subject = email.subject
 
     recipients = unique_recipients(report.recipients)
     result.recipients = len(recipients.to) + len(recipients.cc) + len(recipients.bcc)
-    mail_body = build_mail_body(
-        email,
+    body_of = partial(
+        build_mail_body,
         sender=config.sendgrid,
         recipients=recipients,
         custom_args={
@@ -302,6 +501,17 @@ def _produce(
         },
         categories=("gcnotify", report.id),
     )
+    if report.standup is not None and email.attachments:
+        email = _fit_to_budget(
+            report,
+            settings=report.standup,
+            window=window,
+            email=email,
+            body_of=body_of,
+            services=services,
+            pack=result.pack,
+        )
+    mail_body = body_of(email)
 
     if services.out_dir is not None:
         stem = f"{report.id}-{window.business_date.isoformat()}"
@@ -336,6 +546,49 @@ def _produce(
     if outcome.note is not None:
         result.note = outcome.note
         logger.error(outcome.note, extra={"report": report.id})
+    if report.standup is not None and report.standup.chat and result.headline:
+        _post_summary(report, report.standup, key, result, services)
+
+
+def _post_summary(
+    report: ReportConfig,
+    settings: StandupSettings,
+    key: str,
+    result: ReportResult,
+    services: Services,
+) -> None:
+    """The pack's headline numbers to each chat channel, once; a failed post never undoes the
+    mail: it is logged and becomes a warning, so the owner is alerted."""
+    from gcnotify.chat.messages import ChatMessage
+
+    day = result.business_date.isoformat() if result.business_date else ""
+    message = ChatMessage(
+        title=f"{report.title} — {day}",
+        lines=("The standup pack went out by email.",),
+        facts=tuple(result.headline),
+    )
+    chat = services.chat
+    if chat is None or services.once is None:
+        return
+    for channel in settings.chat:
+        url = services.chat_urls.get(channel.secret_key)
+        if url is None:
+            continue
+
+        def post(c: ChatChannel = channel, u: str = url) -> None:
+            chat.post(c.kind, u, message, secret_key=c.secret_key)
+
+        try:
+            services.once.send(
+                f"{key}#chat#{channel.kind}#{channel.secret_key}",
+                post,
+                deadline=services.deadline,
+                attributes={"report_id": report.id, "kind": f"summary-{channel.kind}"},
+            )
+        except GcnotifyError as exc:
+            warning = f"the {channel.kind} summary post failed: {REDACTOR.mask(str(exc))}"
+            result.warnings.append(warning)
+            logger.error(warning, extra={"report": report.id})
 
 
 def run_reports(config: Config, request: RunRequest, services: Services) -> list[ReportResult]:
