@@ -200,3 +200,34 @@ def test_over_budget_files_are_linked_from_the_artifact_bucket(
     stored = [o["Key"] for o in s3.list_objects_v2(Bucket="gcnotify-artifacts")["Contents"]]
     assert 2 == len(stored)
     assert all(key.startswith("standup/support-standup/2026-11-30/") for key in stored)
+
+
+def test_adherence_is_read_from_wfm_for_the_queues_agents(stack: DemoStack, tmp_path: Path) -> None:
+    """agents.adherence with the management unit: an adherence sheet in the XLSX."""
+    import openpyxl
+
+    from gcnotify.devserver.standup_endpoints import MANAGEMENT_UNIT_ID
+
+    path = changed(
+        stack,
+        tmp_path,
+        agents={"occupancy": True, "adherence": True, "management_unit": MANAGEMENT_UNIT_ID},
+    )
+    entry = invoke(stack, EVENT, GCNOTIFY_CONFIG=path)["reports"][0]
+    assert ("sent", None) == (entry["status"], entry.get("warnings"))
+    [message] = packs(stack)
+    xlsx = next(a for a in message.body["attachments"] if a["filename"].endswith(".xlsx"))
+    book = openpyxl.load_workbook(io.BytesIO(base64.b64decode(xlsx["content"])))
+    assert any("adherence" in name.lower() for name in book.sheetnames)
+
+
+def test_a_management_unit_that_does_not_exist_says_why(stack: DemoStack, tmp_path: Path) -> None:
+    """A wrong management unit: the pack goes out, the section says why, the owner is alerted."""
+    path = changed(
+        stack, tmp_path, agents={"adherence": True, "management_unit": "not-a-real-unit"}
+    )
+    summary = invoke(stack, EVENT, GCNOTIFY_CONFIG=path)
+    entry = summary["reports"][0]
+    assert "sent" == entry["status"]
+    assert "schedule adherence could not be computed" in entry["warnings"][0]
+    assert 1 == summary["alerts_sent"]

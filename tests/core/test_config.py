@@ -523,6 +523,7 @@ def test_a_standup_report_reads_its_keys_with_defaults() -> None:
         ({"max_email_bytes": 40_000_000}, "reports[0].standup.max_email_bytes"),
         ({"on_holiday": "email"}, "reports[0].standup.on_holiday"),
         ({"agents": {"occupancy": "yes"}}, "reports[0].standup.agents.occupancy"),
+        ({"agents": {"adherence": True}}, "reports[0].standup.agents.management_unit"),
         ({"sections": []}, "reports[0].standup.sections"),
         ({"genesys_export": {"format": "PDF"}}, "reports[0].standup.genesys_export.view"),
     ],

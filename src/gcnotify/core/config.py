@@ -998,15 +998,29 @@ def _standup(check: _Checker, path: str, value: object) -> StandupSettings:
         f"{path}.intervals", raw.get("intervals"), ("PT30M", "PT1H"), defaults.intervals
     )
     occupancy = adherence = False
+    management_unit: str | None = None
     agents = raw.get("agents")
     if agents is not None:
-        raw_agents = check.mapping(f"{path}.agents", agents, ("occupancy", "adherence"))
+        raw_agents = check.mapping(
+            f"{path}.agents", agents, ("occupancy", "adherence", "management_unit")
+        )
         for key in ("occupancy", "adherence"):
             flag = (raw_agents or {}).get(key, False)
             if not isinstance(flag, bool):
                 check.add(f"{path}.agents.{key}", f"must be true or false, got {_show(flag)}")
         occupancy = (raw_agents or {}).get("occupancy") is True
         adherence = (raw_agents or {}).get("adherence") is True
+        management_unit = check.string(
+            f"{path}.agents.management_unit",
+            (raw_agents or {}).get("management_unit"),
+            required=False,
+        )
+        if adherence and management_unit is None:
+            check.add(
+                f"{path}.agents.management_unit",
+                "is required with adherence: true; give the id of the WFM management unit the "
+                "queues' agents are scheduled in (Genesys Cloud: Admin > Workforce Management)",
+            )
     attachments = check.string_list(
         f"{path}.attachments",
         raw.get("attachments", list(defaults.attachments)),
@@ -1047,6 +1061,7 @@ def _standup(check: _Checker, path: str, value: object) -> StandupSettings:
         intervals=cast("Any", intervals),
         occupancy=occupancy,
         adherence=adherence,
+        management_unit=management_unit,
         attachments=cast("Any", attachments),
         genesys_export=export,
         max_email_bytes=budget,

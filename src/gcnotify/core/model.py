@@ -112,6 +112,7 @@ class StandupSettings:
     intervals: Literal["PT30M", "PT1H"] = "PT30M"
     occupancy: bool = False
     adherence: bool = False
+    management_unit: str | None = None  # the WFM management unit of the agents (adherence)
     attachments: tuple[StandupAttachment, ...] = ("pdf",)
     genesys_export: GenesysExportSettings | None = None
     max_email_bytes: int = 10_000_000

@@ -44,14 +44,85 @@ class CollectedPack:
     warnings: list[str] = field(default_factory=list)  # partial failures: the owner is alerted
 
 
+def _members(client: GenesysClient, queues: Sequence[Queue]) -> dict[str, list[str]]:
+    from gcnotify.genesys.users import list_queue_members
+
+    return {q.id: [m.user_id for m in list_queue_members(client, q.id)] for q in queues}
+
+
+ADHERENCE_FORMULA = (
+    "Adherence = 1 − time out of adherence ÷ scheduled time; conformance = actual on-queue time "
+    "÷ scheduled on-queue time; each from the seconds Genesys WFM's historical adherence reports "
+    "per agent, summed over the queue's members before dividing."
+)
+
+
+def _adherence(
+    client: GenesysClient,
+    *,
+    window: ReportWindow,
+    queues: Sequence[Queue],
+    members: dict[str, list[str]],
+    settings: StandupSettings,
+    timezone: str,
+) -> Section:
+    from gcnotify.genesys.wfm import (
+        AdherenceItem,
+        build_adherence_query,
+        run_historical_adherence,
+        user_adherence,
+    )
+
+    everyone = sorted({user for ids in members.values() for user in ids})
+    item = AdherenceItem(
+        management_unit_id=settings.management_unit or "",
+        start=window.utc_start,
+        end=window.utc_end,
+        user_ids=tuple(everyone),
+    )
+    per_user = user_adherence(
+        run_historical_adherence(client, build_adherence_query(timezone, [item]))
+    )
+
+    def row(label: str, users: Sequence[str]) -> dict[str, str | float | None]:
+        found = [per_user[u] for u in users if u in per_user]
+        schedule = sum(a.adherence_schedule_s for a in found)
+        exception = sum(a.exception_s for a in found)
+        planned = sum(a.conformance_schedule_s for a in found)
+        actual = sum(a.conformance_actual_s for a in found)
+        return {
+            "queue": label,
+            "agents": len(found),
+            "adherence": max(0.0, 1 - exception / schedule) if schedule else None,
+            "conformance": actual / planned if planned else None,
+        }
+
+    return Section(
+        key="adherence",
+        title="Schedule adherence",
+        columns=(
+            Column("queue", "Queue", "text"),
+            Column("agents", "Agents", "count"),
+            Column("adherence", "Adherence", "percent"),
+            Column("conformance", "Conformance", "percent"),
+        ),
+        rows=tuple(row(q.name, members[q.id]) for q in queues),
+        total=row("All queues", everyone),
+        note=ADHERENCE_FORMULA,
+    )
+
+
 def _occupancy(
-    client: GenesysClient, window: ReportWindow, queues: Sequence[Queue], timezone: str
+    client: GenesysClient,
+    window: ReportWindow,
+    queues: Sequence[Queue],
+    members: dict[str, list[str]],
+    timezone: str,
 ) -> Section:
     from gcnotify.genesys.users import (
         OCCUPANCY_FORMULA,
         OCCUPANCY_SOURCE,
         RoutingTimes,
-        list_queue_members,
         query_routing_times,
     )
 
@@ -60,7 +131,6 @@ def _occupancy(
         Column("members", "Members", "count"),
         Column("occupancy", "Occupancy", "percent"),
     )
-    members = {q.id: [m.user_id for m in list_queue_members(client, q.id)] for q in queues}
     everyone = sorted({user for ids in members.values() for user in ids})
     times = (
         query_routing_times(
@@ -110,19 +180,34 @@ def collect_pack(
     sections: list[Section] = []
     notes: list[str] = []
     warnings: list[str] = []
-    if settings.occupancy:
+    members: dict[str, list[str]] | None = None
+    parts = [
+        ("occupancy", "Agent occupancy", settings.occupancy),
+        ("adherence", "Schedule adherence", settings.adherence),
+    ]
+    for key, title, wanted in parts:
+        if not wanted:
+            continue
         try:
-            sections.append(_occupancy(client, window, queues, report.timezone))
-        except GenesysError as exc:
-            sections.append(
-                Section(
-                    key="occupancy",
-                    title="Agent occupancy",
-                    columns=(),
-                    unavailable=f"not computed: {exc}",
+            if members is None:
+                members = _members(client, queues)
+            section = (
+                _occupancy(client, window, queues, members, report.timezone)
+                if key == "occupancy"
+                else _adherence(
+                    client,
+                    window=window,
+                    queues=queues,
+                    members=members,
+                    settings=settings,
+                    timezone=report.timezone,
                 )
             )
-            warnings.append(f"agent occupancy could not be computed: {exc}")
+        except GenesysError as exc:
+            # Say why instead of showing zeros (a permission missing, no management unit).
+            section = Section(key=key, title=title, columns=(), unavailable=f"not computed: {exc}")
+            warnings.append(f"{title.lower()} could not be computed: {exc}")
+        sections.append(section)
     extra: list[Attachment] = []
     if settings.genesys_export is not None:
         extra, missing = _genesys_export(client, report, settings, window, queues)
