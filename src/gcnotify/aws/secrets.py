@@ -103,13 +103,8 @@ def parse_secret(
     )
 
 
-def load_credentials(
-    client: SecretsManagerClient,
-    secret_id: str,
-    extra_keys: Sequence[str] = (),
-    optional_keys: Sequence[str] = (),
-) -> Credentials:
-    """Fetch and parse the secret; AWS errors become ``SecretError`` with the fix."""
+def read_secret_string(client: SecretsManagerClient, secret_id: str) -> str | None:
+    """The secret's SecretString; every AWS failure becomes ``SecretError`` with the fix."""
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
     try:
@@ -137,4 +132,14 @@ def load_credentials(
             f"cannot reach Secrets Manager for secret {secret_id!r} ({type(exc).__name__}); "
             "check the network and AWS_ENDPOINT_URL"
         ) from None
-    return parse_secret(secret_id, response.get("SecretString"), extra_keys, optional_keys)
+    return response.get("SecretString")
+
+
+def load_credentials(
+    client: SecretsManagerClient,
+    secret_id: str,
+    extra_keys: Sequence[str] = (),
+    optional_keys: Sequence[str] = (),
+) -> Credentials:
+    """Fetch and parse the secret; AWS errors become ``SecretError`` with the fix."""
+    return parse_secret(secret_id, read_secret_string(client, secret_id), extra_keys, optional_keys)

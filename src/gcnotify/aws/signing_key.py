@@ -52,27 +52,6 @@ def parse_signing_key(secret_id: str, secret_string: str | None) -> bytes:
 
 def load_signing_key(client: SecretsManagerClient, secret_id: str) -> bytes:
     """Fetch the secret and return its signing key; AWS errors become ``SecretError``."""
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+    from gcnotify.aws.secrets import read_secret_string
 
-    try:
-        response = client.get_secret_value(SecretId=secret_id)
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "Unknown")
-        fixes = {
-            "ResourceNotFoundException": "check GCNOTIFY_SECRET_ID names the stack's secret",
-            "AccessDeniedException": "grant the function secretsmanager:GetSecretValue on it "
-            "(template.yaml does this for the SecretName parameter)",
-            "DecryptionFailure": "allow the function kms:Decrypt on the secret's KMS key",
-        }
-        fix = fixes.get(code, "check the secret id and the function's IAM permissions")
-        raise SecretError(f"cannot read secret {secret_id!r} ({code}); {fix}") from None
-    except NoCredentialsError:
-        raise SecretError(
-            f"no AWS credentials to read secret {secret_id!r}; Lambda provides its role's"
-        ) from None
-    except BotoCoreError as exc:
-        raise SecretError(
-            f"cannot reach Secrets Manager for secret {secret_id!r} ({type(exc).__name__}); "
-            "check the network and AWS_ENDPOINT_URL"
-        ) from None
-    return parse_signing_key(secret_id, response.get("SecretString"))
+    return parse_signing_key(secret_id, read_secret_string(client, secret_id))
