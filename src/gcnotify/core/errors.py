@@ -12,6 +12,7 @@ value or HTTP status was involved, and what to do about it. No message ever hold
     │   ├── QueueNotFoundError
     │   └── UnexpectedAnswerError    the Genesys answer does not fit the query (other queues, …)
     ├── RenderError                  a template is missing or failed to render
+    ├── MessageTemplateError         a message template is invalid, fails to render, or is too long
     ├── ApiError                     an HTTP API answered with an error or could not be reached
     │   ├── GenesysError
     │   │   ├── GenesysAuthError         token request refused, or 401 after a fresh token
@@ -51,6 +52,7 @@ __all__ = [
     "GenesysRequestError",
     "GenesysUnavailableError",
     "LedgerError",
+    "MessageTemplateError",
     "QueueNotFoundError",
     "RenderError",
     "ReportError",
@@ -145,6 +147,14 @@ class UnexpectedAnswerError(ReportError):
 
 class RenderError(GcnotifyError):
     """An email template is missing or failed to render."""
+
+
+class MessageTemplateError(GcnotifyError):
+    """A notification's template does not compile or render, or renders text its channel refuses.
+
+    The request is rejected and nothing is sent: a missing variable is never sent as ``{{ x }}``,
+    and an SMS over the provider's length limit is refused here rather than by Genesys.
+    """
 
 
 class ApiError(GcnotifyError):
