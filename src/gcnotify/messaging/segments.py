@@ -38,7 +38,7 @@ Encoding = Literal["GSM-7", "UCS-2"]
 # character that can be sent, so it is left out of the set.
 _BASIC_TABLE = (
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ\u00a7¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_BASIC: frozenset[str] = frozenset(_BASIC_TABLE) - {"\x1b"}
 GSM7_EXTENSION: frozenset[str] = frozenset("\f^{}\\[~]|€")
