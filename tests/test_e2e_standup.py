@@ -81,8 +81,8 @@ def test_a_pack_is_sent_with_its_pdf_and_xlsx(stack: DemoStack) -> None:
 def test_a_pack_costs_two_aggregates_queries(stack: DemoStack, tmp_path: Path) -> None:
     """Without agent sections: the 29 days by day and the day by interval, nothing more."""
     path = changed(stack, tmp_path, agents={"occupancy": False})
-    invoke(stack, EVENT, GCNOTIFY_CONFIG=path)
-    assert 2 == stack.genesys.aggregates_queries
+    entry = invoke(stack, EVENT, GCNOTIFY_CONFIG=path)["reports"][0]
+    assert (2, 2) == (stack.genesys.aggregates_queries, entry["genesys_aggregates_queries"])
 
 
 def test_a_holiday_sends_the_notice_with_its_name(stack: DemoStack, tmp_path: Path) -> None:
@@ -230,4 +230,14 @@ def test_a_management_unit_that_does_not_exist_says_why(stack: DemoStack, tmp_pa
     entry = summary["reports"][0]
     assert "sent" == entry["status"]
     assert "schedule adherence could not be computed" in entry["warnings"][0]
+    assert 1 == summary["alerts_sent"]
+
+
+def test_a_missing_users_aggregates_permission_says_why(stack: DemoStack) -> None:
+    """A 403 on the users aggregates query: the occupancy section says why, the pack still goes."""
+    stack.genesys.forbid("/api/v2/analytics/users")
+    summary = invoke(stack, EVENT)
+    entry = summary["reports"][0]
+    assert "sent" == entry["status"]
+    assert "analytics:userAggregate:view" in entry["warnings"][0]
     assert 1 == summary["alerts_sent"]

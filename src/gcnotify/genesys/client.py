@@ -122,6 +122,7 @@ class GenesysClient:
         self._clock = clock
         self._rand = rand
         self.calls = 0
+        self.aggregates_queries = 0  # POSTs of the aggregates query (a split body counts each)
         # Seconds the current invocation may still spend (set per run); caps the retries.
         self.time_left: Callable[[], float | None] | None = None
         self._calls_lock = threading.Lock()
@@ -332,6 +333,7 @@ class GenesysClient:
 
     def _query_aggregates_once(self, body: Mapping[str, Any], payload: bytes) -> dict[str, Any]:
         """One POST of ``payload`` (the encoded ``body``), halved on a filter-size 400."""
+        self.aggregates_queries += 1
         response = self._authorized("POST", AGGREGATES_PATH, data=payload)
         if response.status_code == 400 and _names_filter_limit(_json_object(response)):
             halves = split_aggregates_query(body)

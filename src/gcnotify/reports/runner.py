@@ -84,6 +84,7 @@ class ReportResult:
     recipients: int = 0
     sendgrid_message_id: str | None = None
     genesys_api_calls: int = 0
+    genesys_aggregates_queries: int = 0  # of those calls, the aggregates queries
     error: str | None = None
     error_type: str | None = None
     outputs: tuple[str, ...] = ()
@@ -106,6 +107,7 @@ class ReportResult:
             "recipients": self.recipients,
             "sendgrid_message_id": self.sendgrid_message_id,
             "genesys_api_calls": self.genesys_api_calls,
+            "genesys_aggregates_queries": self.genesys_aggregates_queries,
         }
         if self.subject is not None:
             out["subject"] = self.subject
@@ -206,6 +208,7 @@ def run_report(
 ) -> ReportResult:
     """Produce and send one report; every failure becomes a ``failed`` result, never a raise."""
     calls_before = services.genesys.calls
+    queries_before = services.genesys.aggregates_queries
     result = ReportResult(report=report.id, status="failed")
     try:
         _produce(config, report, request, services, result)
@@ -220,6 +223,7 @@ def run_report(
         result.error = f"unexpected {type(exc).__name__}; see the function's logs"
         result.error_type = type(exc).__name__
     result.genesys_api_calls = services.genesys.calls - calls_before
+    result.genesys_aggregates_queries = services.genesys.aggregates_queries - queries_before
     # Provider texts end up in errors and notes: mask before the result goes anywhere.
     for name in ("error", "note", "subject"):
         value = getattr(result, name)
