@@ -142,6 +142,9 @@ def test_a_failed_genesys_export_still_sends_the_pack_and_alerts(
     [message] = packs(stack)
     assert "export is missing" in message.text
     assert 1 == summary["alerts_sent"]
+    [alert] = [m for m in stack.sendgrid.messages if m.custom_args.get("gcnotify_alert")]
+    assert "went out incomplete" in alert.subject
+    assert "What is missing" in alert.text
 
 
 def test_the_headline_numbers_are_posted_to_chat_once(stack: DemoStack, tmp_path: Path) -> None:

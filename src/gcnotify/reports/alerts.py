@@ -32,6 +32,10 @@ logger = logging.getLogger("gcnotify")
 ALERTED = frozenset({"failed", "unknown"})
 
 
+def _outcome(result: ReportResult) -> str:
+    return "went out incomplete" if result.error_type == "PackIncomplete" else "failed"
+
+
 def alert_key(result: ReportResult) -> str:
     day = result.business_date.isoformat() if result.business_date else "no-date"
     return f"alert#{result.report}#{day}#{result.error_type or 'unknown'}"
@@ -116,7 +120,7 @@ def _post_alert(result: ReportResult, channel: ChatChannel, services: Services) 
         return 0
     day = result.business_date.isoformat() if result.business_date else "no date"
     message = ChatMessage(
-        title=f"gcnotify: report {result.report} failed",
+        title=f"gcnotify: report {result.report} {_outcome(result)}",
         lines=(
             REDACTOR.mask(result.error or "unknown error")[:1500],
             _ACTIONS.get(result.error_type or "", _DEFAULT_ACTION),
@@ -162,6 +166,7 @@ def _send_alert(config: Config, result: ReportResult, services: Services) -> int
         result.business_date,
         REDACTOR.mask(result.error or "unknown error"),
         _ACTIONS.get(result.error_type or "", _DEFAULT_ACTION),
+        outcome=_outcome(result),
     )
     body = build_mail_body(
         email,

@@ -563,11 +563,21 @@ class Renderer:
         return RenderedEmail(subject, html, text)
 
     def render_alert(
-        self, report_id: str, business_date: date | None, problem: str, action: str
+        self,
+        report_id: str,
+        business_date: date | None,
+        problem: str,
+        action: str,
+        *,
+        outcome: str = "failed",
     ) -> RenderedEmail:
-        """A short plain alert for the ops team: which report, which day, what failed, next step."""
+        """A short plain alert for the ops team: which report, which day, what failed, next step.
+
+        ``outcome`` completes "report X …": ``failed``, or ``went out incomplete`` for a report
+        that was sent without some of its parts.
+        """
         date_text = f"{business_date:%a %d %b %Y}" if business_date else ""
-        subject = f"gcnotify alert: report {report_id} failed"
+        subject = f"gcnotify alert: report {report_id} {outcome}"
         if date_text:
             subject += f" — {date_text}"
         subject = _one_line(subject)
@@ -575,6 +585,7 @@ class Renderer:
             "alert.txt",
             {
                 "report_id": report_id,
+                "outcome": outcome,
                 "date_text": date_text,
                 "problem": _clean_alert_text(problem),
                 "action": _clean_alert_text(action),
