@@ -49,6 +49,9 @@ ifeq ($(strip $(SKIP_DEPS)),)
 		$(foreach p,$(LAMBDA_PLATFORMS),--platform $(p))
 	rm -rf "$(ARTIFACTS_DIR)/bin"
 	$(LAMBDA_PYTHON) scripts/trim_botocore.py "$(ARTIFACTS_DIR)/botocore/data" $(BOTOCORE_SERVICES)
+# phonenumbers ships 38 MB of geocoding and carrier data; gcnotify uses only its parsing and
+# time zones (phonenumbers.timezone), so those two folders stay out of the artifact.
+	rm -rf "$(ARTIFACTS_DIR)/phonenumbers/geodata" "$(ARTIFACTS_DIR)/phonenumbers/carrierdata"
 endif
 	rm -rf "$(ARTIFACTS_DIR)/gcnotify" "$(ARTIFACTS_DIR)/templates" "$(ARTIFACTS_DIR)/templates_compiled" \
 		"$(ARTIFACTS_DIR)/gcnotify.yaml" "$(ARTIFACTS_DIR)/holidays_precomputed.json"
