@@ -8,6 +8,7 @@ value or HTTP status was involved, and what to do about it. No message ever hold
     ├── ConfigError                  the config file is invalid (lists every problem)
     ├── SecretError                  the Secrets Manager secret is missing, unreadable or incomplete
     ├── EventError                   the invocation event (or CLI arguments) is malformed
+    ├── RequestError                 a notification request is invalid (lists every problem)
     ├── ReportError                  a report cannot be built (e.g. a queue name does not exist)
     │   ├── QueueNotFoundError
     │   └── UnexpectedAnswerError    the Genesys answer does not fit the query (other queues, …)
@@ -28,6 +29,8 @@ value or HTTP status was involved, and what to do about it. No message ever hold
     │       └── SendGridUnavailableError 429/5xx/timeouts that outlasted the retry budget
     │           └── SendGridOutcomeUnknownError  the request was sent but the answer was lost
     ├── LedgerError                  the DynamoDB send ledger could not be read or written
+    ├── MessageStoreError            the DynamoDB messages table could not be read or written
+    ├── SuppressionError             the suppression table could not be used, or an address is bad
     ├── StorageError                 the S3 artifact bucket could not be written or linked
     ├── AmbiguousSendError           an earlier attempt may have sent this report; not re-sent
     └── RunFailedError               at least one report failed; the message holds the summary
@@ -52,10 +55,12 @@ __all__ = [
     "GenesysRequestError",
     "GenesysUnavailableError",
     "LedgerError",
+    "MessageStoreError",
     "MessageTemplateError",
     "QueueNotFoundError",
     "RenderError",
     "ReportError",
+    "RequestError",
     "RunFailedError",
     "SecretError",
     "SendGridAuthError",
@@ -66,6 +71,7 @@ __all__ = [
     "SendGridTooLargeError",
     "SendGridUnavailableError",
     "StorageError",
+    "SuppressionError",
     "UnexpectedAnswerError",
 ]
 
@@ -110,6 +116,28 @@ class SecretError(GcnotifyError):
 
 class EventError(GcnotifyError):
     """The invocation event is malformed; names the key and the expected form."""
+
+
+class RequestError(GcnotifyError):
+    """A notification request is invalid; ``problems`` lists every (field, fix) pair at once.
+
+    The calling application fixes its request in one go instead of one rejection per field.
+    ``key`` is the request's idempotency key when that field itself was valid, so the rejection
+    can still be recorded under it.
+    """
+
+    def __init__(self, problems: Sequence[tuple[str, str]], *, key: str | None = None) -> None:
+        self.problems = tuple(problems)
+        self.key = key
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        lines = "\n".join(f"  - {line}" for line in self.messages)
+        super().__init__(f"the notification request has {count} {noun}:\n{lines}")
+
+    @property
+    def messages(self) -> tuple[str, ...]:
+        """Each problem as one ``field: fix`` line, as the intake answers them."""
+        return tuple(f"{field}: {message}" for field, message in self.problems)
 
 
 class ReportError(GcnotifyError):
@@ -232,6 +260,17 @@ class ChatError(ApiError):
 
 class LedgerError(GcnotifyError):
     """The DynamoDB send ledger could not be used; the report is not sent without it."""
+
+
+class MessageStoreError(GcnotifyError):
+    """The DynamoDB messages table could not be used; a request is not taken or moved without it."""
+
+
+class SuppressionError(GcnotifyError):
+    """The suppression table could not be used, or an address cannot be normalised.
+
+    Nothing is sent to an address whose suppression could not be checked.
+    """
 
 
 class StorageError(GcnotifyError):

@@ -1,0 +1,326 @@
+"""The messages table: requests recorded once, moved only along the status machine."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import boto3
+import pytest
+from botocore.config import Config as BotoConfig
+from moto import mock_aws
+
+from gcnotify.aws.messages import (
+    FINAL,
+    RETENTION,
+    STATUSES,
+    TRANSITIONS,
+    HistoryEntry,
+    MessageStore,
+    NewMessage,
+    create_messages_table,
+)
+from gcnotify.core.errors import MessageStoreError
+from gcnotify.devserver.moto_server import SerializedMotoServer
+from tests.support import DropProxy
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
+LATER = NOW + timedelta(minutes=5)
+
+
+def request(key: str = "ORD-1-shipped", **fields: str | int | bool | None) -> NewMessage:
+    return NewMessage(
+        key=key,
+        channel="sms",
+        template="order-shipped",
+        received_at=NOW,
+        address="+13175550100",
+        detail="from the intake queue",
+        fields=fields,
+    )
+
+
+@pytest.fixture
+def store(aws_env: None) -> Iterator[MessageStore]:
+    """A messages store on a fresh moto table."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_messages_table(client, "messages")
+        yield MessageStore(client, "messages")
+
+
+@pytest.fixture
+def served() -> Iterator[str]:
+    """A serialized moto server's URL (requests applied one at a time, as DynamoDB does)."""
+    server = SerializedMotoServer()
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def client_for(url: str, attempts: int = 3) -> DynamoDBClient:
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=BotoConfig(
+            retries={"mode": "standard", "max_attempts": attempts},
+            connect_timeout=1,
+            read_timeout=2,
+        ),
+    )
+
+
+def test_a_new_request_is_recorded_as_accepted(store: MessageStore) -> None:
+    """accept writes the record: accepted, one history entry, not a duplicate."""
+    outcome = store.accept(request(segments=2))
+    record = store.get("ORD-1-shipped")
+    assert (False, "accepted") == (outcome.duplicate, outcome.record.status)
+    assert record is not None
+    assert (
+        "sms",
+        "order-shipped",
+        "+13175550100",
+        1,
+        (HistoryEntry("accepted", NOW, "from the intake queue"),),
+        {"segments": 2},
+    ) == (
+        record.channel,
+        record.template,
+        record.address,
+        record.version,
+        record.history,
+        dict(record.fields),
+    )
+
+
+def test_a_repeated_key_is_a_duplicate_and_overwrites_nothing(store: MessageStore) -> None:
+    """The second accept of a key answers duplicate with the first record, unchanged."""
+    store.accept(request(segments=1))
+    second = store.accept(request(segments=9))
+    assert (True, {"segments": 1}) == (second.duplicate, dict(second.record.fields))
+    record = store.get("ORD-1-shipped")
+    assert record is not None
+    assert {"segments": 1} == dict(record.fields)
+
+
+def test_a_rejected_request_is_recorded_final(store: MessageStore) -> None:
+    """A request that failed validation is recorded as rejected, a final status."""
+    bad = NewMessage("k", "sms", "t", NOW, status="rejected", detail="missing variable order_id")
+    outcome = store.accept(bad)
+    assert ("rejected", True) == (outcome.record.status, outcome.record.final)
+
+
+def test_the_record_expires_after_the_retention(store: MessageStore) -> None:
+    """expires_at (the TTL attribute) is the acceptance time plus the retention, in epoch s."""
+    outcome = store.accept(request())
+    assert int((NOW + RETENTION).timestamp()) == outcome.record.expires_at
+
+
+def test_a_missing_key_reads_as_none(store: MessageStore) -> None:
+    """get of a key never recorded is None."""
+    assert None is store.get("nope")
+
+
+def test_a_transition_moves_and_appends_history(store: MessageStore) -> None:
+    """accepted → sending: status, version and history advance, fields are set."""
+    store.accept(request())
+    moved = store.transition(
+        "ORD-1-shipped", {"accepted"}, "sending", LATER, detail="gate passed", attempt=1
+    )
+    assert moved.moved
+    assert moved.record is not None
+    assert (
+        "sending",
+        2,
+        ("accepted", "sending"),
+        HistoryEntry("sending", LATER, "gate passed"),
+        1,
+    ) == (
+        moved.record.status,
+        moved.record.version,
+        tuple(h.status for h in moved.record.history),
+        moved.record.history[-1],
+        moved.record.fields["attempt"],
+    )
+
+
+def test_a_transition_refreshes_the_ttl(store: MessageStore) -> None:
+    """Each move restarts the retention from its own time."""
+    store.accept(request())
+    moved = store.transition("ORD-1-shipped", {"accepted"}, "deferred", LATER)
+    assert moved.record is not None
+    assert int((LATER + RETENTION).timestamp()) == moved.record.expires_at
+
+
+def test_a_transition_from_another_status_is_refused(store: MessageStore) -> None:
+    """A record already sending does not move from accepted: the current record comes back."""
+    store.accept(request())
+    store.transition("ORD-1-shipped", {"accepted"}, "sending", LATER)
+    again = store.transition("ORD-1-shipped", {"accepted"}, "sending", LATER)
+    assert again.record is not None
+    assert (False, "sending", 2) == (again.moved, again.record.status, len(again.record.history))
+
+
+def test_a_transition_of_a_missing_key_moves_nothing(store: MessageStore) -> None:
+    """No record: not moved, none returned, nothing created."""
+    outcome = store.transition("nope", {"accepted"}, "sending", LATER)
+    assert (False, None, None) == (outcome.moved, outcome.record, store.get("nope"))
+
+
+def test_a_stale_version_is_refused(store: MessageStore) -> None:
+    """expected_version guards repeatable moves (deferred → deferred) against a second worker."""
+    store.accept(request())
+    store.transition("ORD-1-shipped", {"accepted"}, "deferred", LATER)
+    stale = store.transition("ORD-1-shipped", {"deferred"}, "deferred", LATER, expected_version=1)
+    fresh = store.transition("ORD-1-shipped", {"deferred"}, "deferred", LATER, expected_version=2)
+    assert (False, True) == (stale.moved, fresh.moved)
+
+
+def test_a_none_field_removes_it(store: MessageStore) -> None:
+    """A field passed as None is removed from the record."""
+    store.accept(request(retry_after="30"))
+    moved = store.transition("ORD-1-shipped", {"accepted"}, "sending", LATER, retry_after=None)
+    assert moved.record is not None
+    assert "retry_after" not in moved.record.fields
+
+
+def test_a_move_the_machine_lacks_is_refused_before_writing(store: MessageStore) -> None:
+    """sent → sending would send twice: ValueError, the record untouched."""
+    store.accept(request())
+    with pytest.raises(ValueError, match="never moves from 'sent' to 'sending'"):
+        store.transition("ORD-1-shipped", {"sent"}, "sending", LATER)
+    record = store.get("ORD-1-shipped")
+    assert record is not None
+    assert "accepted" == record.status
+
+
+def test_a_reserved_field_is_refused(store: MessageStore) -> None:
+    """Callers cannot overwrite what the store owns (status, history, …)."""
+    store.accept(request())
+    with pytest.raises(ValueError, match="reserved"):
+        store.transition("ORD-1-shipped", {"accepted"}, "sending", LATER, history="x")
+
+
+def test_no_final_status_leads_back_to_sending() -> None:
+    """A final request never sends again: no final status moves to a non-final one."""
+    back = {(s, t) for s in FINAL for t in TRANSITIONS[s] if t not in FINAL}
+    assert set() == back
+
+
+def test_every_status_has_its_moves() -> None:
+    """The machine names every status, and only known ones."""
+    assert (set(STATUSES), set()) == (
+        set(TRANSITIONS),
+        {t for moves in TRANSITIONS.values() for t in moves} - set(STATUSES),
+    )
+
+
+def test_two_workers_never_both_move_a_record(served: str) -> None:
+    """Two threads move accepted → sending at once: exactly one wins."""
+    table = f"messages-{uuid.uuid4().hex[:8]}"  # moto's backends outlive one server
+    client = client_for(served)
+    create_messages_table(client, table)
+    MessageStore(client, table).accept(request())
+    barrier = threading.Barrier(2)
+    wins: list[bool] = []
+
+    def work() -> None:
+        store = MessageStore(client_for(served), table)
+        barrier.wait()
+        wins.append(store.transition("ORD-1-shipped", {"accepted"}, "sending", LATER).moved)
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    record = MessageStore(client, table).get("ORD-1-shipped")
+    assert record is not None
+    assert ([False, True], 2) == (sorted(wins), record.version)
+
+
+def test_two_intakes_of_one_key_record_it_once(served: str) -> None:
+    """Two threads accept the same key at once: one records it, the other sees a duplicate."""
+    table = f"messages-{uuid.uuid4().hex[:8]}"
+    create_messages_table(client_for(served), table)
+    barrier = threading.Barrier(2)
+    duplicates: list[bool] = []
+
+    def work() -> None:
+        store = MessageStore(client_for(served), table)
+        barrier.wait()
+        duplicates.append(store.accept(request()).duplicate)
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [False, True] == sorted(duplicates)
+
+
+def test_an_accept_whose_answer_was_lost_is_not_a_duplicate(served: str) -> None:
+    """DynamoDB applied the put, its answer was lost, the SDK retried: still a new request."""
+    proxy = DropProxy(served)
+    try:
+        table = f"messages-{uuid.uuid4().hex[:8]}"
+        create_messages_table(client_for(served), table)
+        proxy.drop("PutItem", 1)
+        outcome = MessageStore(client_for(proxy.url), table).accept(request())
+        assert (["DynamoDB_20120810.PutItem"], False) == (proxy.dropped, outcome.duplicate)
+    finally:
+        proxy.close()
+
+
+def test_a_transition_whose_answer_was_lost_still_moved(served: str) -> None:
+    """DynamoDB applied the move, its answer was lost, the SDK retried: this call moved it."""
+    proxy = DropProxy(served)
+    try:
+        table = f"messages-{uuid.uuid4().hex[:8]}"
+        create_messages_table(client_for(served), table)
+        store = MessageStore(client_for(proxy.url), table)
+        store.accept(request())
+        proxy.drop("UpdateItem", 1)
+        outcome = store.transition("ORD-1-shipped", {"accepted"}, "sending", LATER)
+        assert (["DynamoDB_20120810.UpdateItem"], True) == (proxy.dropped, outcome.moved)
+    finally:
+        proxy.close()
+
+
+def closed_port() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.mark.parametrize("action", ["get", "accept", "transition"])
+def test_an_unreachable_table_is_our_error(action: str) -> None:
+    """Nothing listening on the endpoint: MessageStoreError naming the table and the fix."""
+    store = MessageStore(client_for(closed_port(), attempts=1), "messages")
+    calls: dict[str, Callable[[], object]] = {
+        "get": lambda: store.get("k"),
+        "accept": lambda: store.accept(request()),
+        "transition": lambda: store.transition("k", {"accepted"}, "sending", LATER),
+    }
+    with pytest.raises(MessageStoreError, match=r"'messages'.*GCNOTIFY_MESSAGES_TABLE"):
+        calls[action]()
+
+
+def test_a_missing_table_is_our_error(store: MessageStore) -> None:
+    """A table that does not exist: MessageStoreError with DynamoDB's code."""
+    other = MessageStore(store._client, "absent")
+    with pytest.raises(MessageStoreError, match="ResourceNotFoundException"):
+        other.accept(request())
