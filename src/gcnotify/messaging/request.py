@@ -351,7 +351,7 @@ def _variables(problems: _Problems, value: object) -> dict[str, Variable]:
 def _timezone(problems: _Problems, value: object) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not 0 < len(value) <= 64:  # the longest IANA name is 32
         problems.add("timezone", f"{_show(value)} must be an IANA time zone name")
         return None
     if (problem := timezone_problem(value)) is not None:
