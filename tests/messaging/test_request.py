@@ -129,8 +129,9 @@ def test_unknown_field_without_a_close_match_lists_allowed_fields() -> None:
 
 def test_unknown_template_suggests_the_close_one() -> None:
     """A template id that is not configured names the closest configured one."""
-    assert "did you mean 'order-shipped'?" in (
-        problems(sms(template="order-shiped"), templates=TEMPLATES)["template"]
+    assert (
+        "did you mean 'order-shipped'?"
+        in (problems(sms(template="order-shiped"), templates=TEMPLATES)["template"])
     )
 
 
@@ -141,8 +142,9 @@ def test_template_id_must_look_like_an_id() -> None:
 
 def test_channel_that_disagrees_with_template_is_refused() -> None:
     """Asking for email with an SMS template is a problem, not a guess."""
-    assert "does not match template 'order-shipped', which is 'sms'" in (
-        problems(sms(channel="email"), templates=TEMPLATES)["channel"]
+    assert (
+        "does not match template 'order-shipped', which is 'sms'"
+        in (problems(sms(channel="email"), templates=TEMPLATES)["channel"])
     )
 
 
@@ -228,9 +230,7 @@ def test_webmessaging_request_is_parsed() -> None:
 
 def test_external_contact_id_must_be_a_uuid() -> None:
     """A contact id that is not a UUID is refused on any channel."""
-    assert ["external_contact_id"] == fields(
-        sms(external_contact_id="bob"), templates=TEMPLATES
-    )
+    assert ["external_contact_id"] == fields(sms(external_contact_id="bob"), templates=TEMPLATES)
 
 
 @pytest.mark.parametrize("key", ["", "has space", "x" * 129, "ключ", 42])
@@ -304,8 +304,9 @@ def test_times_with_offsets_are_parsed() -> None:
 
 def test_time_without_offset_is_refused() -> None:
     """A wall time without a zone is ambiguous and refused."""
-    assert "has no offset" in (
-        problems(sms(expires_at="2026-03-09T00:00:00"), templates=TEMPLATES)["expires_at"]
+    assert (
+        "has no offset"
+        in (problems(sms(expires_at="2026-03-09T00:00:00"), templates=TEMPLATES)["expires_at"])
     )
 
 
