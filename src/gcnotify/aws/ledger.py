@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from gcnotify.aws.dynamodb import DynamoTable
 from gcnotify.core.errors import LedgerError
 from gcnotify.runtime.redact import REDACTOR
 
@@ -144,24 +145,12 @@ def _values(attributes: Attributes) -> dict[str, Any]:
     return out
 
 
-class Ledger:
+class Ledger(DynamoTable):
     """One DynamoDB table, single string key ``pk``; every call is a single-item request."""
 
-    def __init__(self, client: DynamoDBClient, table: str) -> None:
-        self._client = client
-        self.table = table
-        self.calls = 0
-
-    def _error(self, action: str, exc: BaseException) -> LedgerError:
-        """Our error for any failure of the AWS SDK or below it (a closed connection included)."""
-        response = getattr(exc, "response", None)
-        error = response.get("Error") if isinstance(response, Mapping) else None
-        code = error.get("Code") if isinstance(error, Mapping) else None
-        return LedgerError(
-            f"send ledger (DynamoDB table {self.table!r}) could not {action} "
-            f"({code or type(exc).__name__}); check the table exists (GCNOTIFY_LEDGER_TABLE), "
-            "the function may GetItem/PutItem/UpdateItem on it, and DynamoDB is reachable"
-        )
+    error_class = LedgerError
+    what = "send ledger"
+    env_var = "GCNOTIFY_LEDGER_TABLE"
 
     def lookup(self, key: str) -> LedgerRecord | None:
         self.calls += 1

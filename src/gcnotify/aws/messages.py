@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
+from gcnotify.aws.dynamodb import DynamoTable
 from gcnotify.core.errors import MessageStoreError
 from gcnotify.runtime.redact import REDACTOR
 
@@ -302,24 +303,12 @@ def _check_moves(from_statuses: Collection[str], to_status: str) -> None:
             raise ValueError(f"a message never moves from {status!r} to {to_status!r}")
 
 
-class MessageStore:
+class MessageStore(DynamoTable):
     """One DynamoDB table, string key ``pk`` (the request's key); every call is one item."""
 
-    def __init__(self, client: DynamoDBClient, table: str) -> None:
-        self._client = client
-        self.table = table
-        self.calls = 0
-
-    def _error(self, action: str, exc: BaseException) -> MessageStoreError:
-        """Our error for any failure of the AWS SDK or below it (a closed connection included)."""
-        response = getattr(exc, "response", None)
-        error = response.get("Error") if isinstance(response, Mapping) else None
-        code = error.get("Code") if isinstance(error, Mapping) else None
-        return MessageStoreError(
-            f"messages table (DynamoDB table {self.table!r}) could not {action} "
-            f"({code or type(exc).__name__}); check the table exists (GCNOTIFY_MESSAGES_TABLE), "
-            "the function may GetItem/PutItem/UpdateItem on it, and DynamoDB is reachable"
-        )
+    error_class = MessageStoreError
+    what = "messages table"
+    env_var = "GCNOTIFY_MESSAGES_TABLE"
 
     def get(self, key: str) -> MessageRecord | None:
         self.calls += 1

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from gcnotify.aws.dynamodb import DynamoTable
 from gcnotify.core.errors import SuppressionError
 from gcnotify.runtime.redact import REDACTOR
 
@@ -184,25 +185,13 @@ def _text(value: str) -> dict[str, str]:
     return {"S": REDACTOR.mask(value)[:TEXT_LIMIT]}
 
 
-class SuppressionTable:
+class SuppressionTable(DynamoTable):
     """One DynamoDB table, string key ``pk`` = channel#address, index ``by_channel``."""
 
-    def __init__(self, client: DynamoDBClient, table: str) -> None:
-        self._client = client
-        self.table = table
-        self.calls = 0
-
-    def _error(self, action: str, exc: BaseException) -> SuppressionError:
-        """Our error for any failure of the AWS SDK or below it (a closed connection included)."""
-        response = getattr(exc, "response", None)
-        error = response.get("Error") if isinstance(response, Mapping) else None
-        code = error.get("Code") if isinstance(error, Mapping) else None
-        return SuppressionError(
-            f"suppression table (DynamoDB table {self.table!r}) could not {action} "
-            f"({code or type(exc).__name__}); check the table exists "
-            "(GCNOTIFY_SUPPRESSION_TABLE), the function may GetItem/UpdateItem/Query/Scan on it, "
-            "and DynamoDB is reachable"
-        )
+    error_class = SuppressionError
+    what = "suppression table"
+    env_var = "GCNOTIFY_SUPPRESSION_TABLE"
+    actions = "GetItem/UpdateItem/Query/Scan"
 
     def _event(self, action: str, now: datetime, reason: str, source: str) -> dict[str, Any]:
         return {
