@@ -283,3 +283,9 @@ def test_every_decision_is_inside_the_window_in_every_zone_it_names(
     )
     at = now if isinstance(decision, SendNow) else held(decision).until
     assert (True, True) == (at >= now, all(window_allows(at, z, DAY) for z in decision.zones))
+
+
+def test_a_duration_too_long_for_a_timedelta_is_a_value_error() -> None:
+    """P99999999999D is refused like any other bad duration, not with an OverflowError."""
+    with pytest.raises(ValueError, match="longer than any expiry"):
+        parse_duration("P99999999999D")

@@ -147,7 +147,10 @@ def parse_duration(text: str) -> timedelta:
             "(for example PT24H or P2D); years and months are not allowed"
         )
     parts = {k: float(v) for k, v in match.groupdict().items() if v is not None}
-    duration = timedelta(**parts)
+    try:
+        duration = timedelta(**parts)
+    except OverflowError:
+        raise ValueError(f"{text!r} is longer than any expiry can be") from None
     if duration <= timedelta(0):
         raise ValueError(f"{text!r} is zero: an expiry must be longer than that")
     return duration
