@@ -339,8 +339,10 @@ def test_no_inline_statement_grants_a_wildcard(translated: dict[str, Any]) -> No
 def test_ledger_policy_covers_exactly_the_calls_the_ledger_makes(
     translated: dict[str, Any],
 ) -> None:
-    """The DynamoDB actions granted are the ones ledger.py calls, on the ledger table only."""
-    source = (ROOT / "src" / "gcnotify" / "aws" / "ledger.py").read_text(encoding="utf-8")
+    """The DynamoDB actions granted are the ones the ledger (and its DynamoTable base) calls, on
+    the ledger table only."""
+    aws = ROOT / "src" / "gcnotify" / "aws"
+    source = "".join((aws / n).read_text(encoding="utf-8") for n in ("ledger.py", "dynamodb.py"))
     calls = set(re.findall(r"_client\.([a-z_]+)\(", source))
     assert calls
     needed = {"dynamodb:" + "".join(p.title() for p in call.split("_")) for call in calls}

@@ -4,7 +4,7 @@ failure of the AWS SDK or below it (a closed connection included) to the seam's 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from gcnotify.core.errors import GcnotifyError
 
@@ -34,6 +34,18 @@ class DynamoTable:
         self._client = client
         self.table = table
         self.calls = 0
+
+    def _get_item(self, key: str) -> dict[str, Any] | None:
+        """The item at ``pk`` = ``key``, read consistently (a claim just written is seen)."""
+        self.calls += 1
+        try:
+            response = self._client.get_item(
+                TableName=self.table, Key={"pk": {"S": key}}, ConsistentRead=True
+            )
+        except Exception as exc:
+            raise self._error("be read", exc) from None
+        item = response.get("Item")
+        return dict(item) if item else None
 
     def _error(self, action: str, exc: BaseException) -> GcnotifyError:
         return self.error_class(

@@ -153,15 +153,8 @@ class Ledger(DynamoTable):
     env_var = "GCNOTIFY_LEDGER_TABLE"
 
     def lookup(self, key: str) -> LedgerRecord | None:
-        self.calls += 1
-        try:
-            response = self._client.get_item(
-                TableName=self.table, Key={"pk": {"S": key}}, ConsistentRead=True
-            )
-        except Exception as exc:
-            raise self._error("be read", exc) from None
-        item = response.get("Item")
-        return LedgerRecord.from_item(dict(item)) if item else None
+        item = self._get_item(key)
+        return LedgerRecord.from_item(item) if item else None
 
     def claim(
         self,

@@ -311,15 +311,8 @@ class MessageStore(DynamoTable):
     env_var = "GCNOTIFY_MESSAGES_TABLE"
 
     def get(self, key: str) -> MessageRecord | None:
-        self.calls += 1
-        try:
-            response = self._client.get_item(
-                TableName=self.table, Key={"pk": {"S": key}}, ConsistentRead=True
-            )
-        except Exception as exc:
-            raise self._error("be read", exc) from None
-        item = response.get("Item")
-        return MessageRecord.from_item(dict(item)) if item else None
+        item = self._get_item(key)
+        return MessageRecord.from_item(item) if item else None
 
     def accept(self, record: NewMessage) -> Accepted:
         """Record a new request once; a key already there is a duplicate and is left untouched.

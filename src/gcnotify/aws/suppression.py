@@ -293,15 +293,8 @@ class SuppressionTable(DynamoTable):
     def get(self, channel: str, address: str) -> Suppression | None:
         """The entry, active or removed (for its history); None if the address was never added."""
         key = suppression_key(channel, address)
-        self.calls += 1
-        try:
-            response = self._client.get_item(
-                TableName=self.table, Key={"pk": {"S": key}}, ConsistentRead=True
-            )
-        except Exception as exc:
-            raise self._error("be read", exc) from None
-        item = response.get("Item")
-        return Suppression.from_item(dict(item)) if item else None
+        item = self._get_item(key)
+        return Suppression.from_item(item) if item else None
 
     def check(self, channel: str, address: str) -> Suppression | None:
         """The active suppression of this address, or None: the address may be messaged."""
