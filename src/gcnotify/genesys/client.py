@@ -359,39 +359,7 @@ class GenesysClient:
 
         ``data`` is an already encoded JSON body, so its size is known before it is sent.
         """
-        url = self._api_url + path
-        endpoint = f"{method} {path}"
-        for attempt in (1, 2):
-            token = self.token()
-            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-            if data is not None:
-                headers["Content-Type"] = "application/json"
-            send = functools.partial(
-                self._session.request,
-                method,
-                url,
-                params=params,
-                data=data,
-                headers=headers,
-                timeout=self._timeout,
-            )
-            response, attempts = self._send(send, endpoint=endpoint, host=self._api_url)
-            status = response.status_code
-            if status == 429 or status >= 500:
-                raise self._unavailable(endpoint, status, attempts, _json_object(response))
-            if status != 401:
-                return response
-            response.close()
-            self.invalidate_token(token)
-            if attempt == 2:
-                break
-        raise GenesysAuthError(
-            f"Genesys Cloud answered 401 Unauthorized to {endpoint} even with a freshly issued "
-            "token. The OAuth client may have been disabled or its token revoked, or the API URL "
-            "(GCNOTIFY_GENESYS_API_URL or genesys.environment) belongs to another region than "
-            "the login URL.",
-            status=401,
-        )
+        return self._bearer_request(method, self._api_url + path, path, params=params, data=data)
 
     def _send(
         self, send: Callable[[], requests.Response], *, endpoint: str, host: str
@@ -617,7 +585,9 @@ class GenesysClient:
                 break
         raise GenesysAuthError(
             f"Genesys Cloud answered 401 Unauthorized to {endpoint} even with a freshly issued "
-            "token. The OAuth client may have been disabled or its token revoked.",
+            "token. The OAuth client may have been disabled or its token revoked, or the API URL "
+            "(GCNOTIFY_GENESYS_API_URL or genesys.environment) belongs to another region than "
+            "the login URL.",
             status=401,
         )
 
