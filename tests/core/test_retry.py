@@ -140,3 +140,16 @@ def test_a_wait_within_the_time_left_is_taken() -> None:
     clock = FakeClock()
     response = call(requests.Session(), clock, RetryPolicy(), time_left=lambda: 10.0)
     assert (200, 1) == (response.status_code, len(clock.sleeps))
+
+
+def test_server_wait_reads_retry_after_then_a_reset_header_and_caps_it() -> None:
+    """Retry-After wins; else the reset header's epoch seconds; never past the cap."""
+    from gcnotify.core.retry import server_wait
+
+    assert (3.0, 20.0, 60.0, None, None) == (
+        server_wait({"Retry-After": "3"}, now=100.0, cap=60.0, reset_header="X-Reset"),
+        server_wait({"X-Reset": "120"}, now=100.0, cap=60.0, reset_header="X-Reset"),
+        server_wait({"Retry-After": "3600"}, now=100.0, cap=60.0),
+        server_wait({"X-Reset": "soon"}, now=100.0, cap=60.0, reset_header="X-Reset"),
+        server_wait({"X-Reset": "120"}, now=100.0, cap=60.0),
+    )

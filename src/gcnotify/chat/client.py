@@ -33,7 +33,7 @@ from gcnotify.chat.messages import (
     encode_payload,
 )
 from gcnotify.core.errors import ChatError, SecretError
-from gcnotify.core.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
+from gcnotify.core.retry import RETRYABLE_STATUSES, RetryPolicy, server_wait
 from gcnotify.runtime.http import is_connect_failure, request_with_retry
 from gcnotify.runtime.redact import REDACTOR
 
@@ -116,8 +116,9 @@ class ChatClient:
 
     def _server_wait(self, response: requests.Response) -> float | None:
         """Seconds the service asks us to wait; capped so a bogus header cannot hang the Lambda."""
-        wait = parse_retry_after(response.headers.get("Retry-After"), now=self._wall_clock())
-        return None if wait is None else min(wait, self._policy.max_total_seconds)
+        return server_wait(
+            response.headers, now=self._wall_clock(), cap=self._policy.max_total_seconds
+        )
 
     def post(
         self,

@@ -10,11 +10,17 @@ The loop that applies it to HTTP requests is ``gcnotify.runtime.http``.
 from __future__ import annotations
 
 import email.utils
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["RETRYABLE_STATUSES", "NetworkRetry", "RetryPolicy", "parse_retry_after"]
+__all__ = [
+    "RETRYABLE_STATUSES",
+    "NetworkRetry",
+    "RetryPolicy",
+    "parse_retry_after",
+    "server_wait",
+]
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -40,6 +46,21 @@ class RetryPolicy:
             return server_wait + min(1.0, self.base_delay) * rand()
         ceiling: float = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
         return ceiling * rand()
+
+
+def server_wait(
+    headers: Mapping[str, str], *, now: float, cap: float, reset_header: str | None = None
+) -> float | None:
+    """Seconds a service asks us to wait (``Retry-After``, else an epoch-seconds reset header
+    such as SendGrid's ``X-RateLimit-Reset``), capped so a bogus header cannot hang a Lambda."""
+    wait = parse_retry_after(headers.get("Retry-After"), now=now)
+    if wait is None and reset_header is not None:
+        reset = headers.get(reset_header)
+        try:
+            wait = max(0.0, float(reset) - now) if reset else None
+        except ValueError:
+            wait = None
+    return None if wait is None else min(wait, cap)
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:

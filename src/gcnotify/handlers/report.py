@@ -143,7 +143,7 @@ class _ColdStart:
                 ledger=ledger,
                 # Templates are loaded and checked at cold start, before anything is fetched.
                 renderer=Renderer(templates, compiled_templates_dir(templates)),
-                chat_urls=dict(creds.extra),
+                extra_secrets=dict(creds.extra),
             )
         from gcnotify.aws.once import Once
         from gcnotify.reports.runner import Services
@@ -164,10 +164,10 @@ class _ColdStart:
                 self.seams.chat = ChatClient()
             self.seams.chat.time_left = services.time_left
             services.chat = self.seams.chat
-            services.chat_urls = self.seams.chat_urls
+            services.chat_urls = self.seams.extra_secrets
         self.seams.sendgrid.time_left = services.time_left
         self.seams.genesys.time_left = services.time_left
-        signing_key = self.seams.chat_urls.get("download_signing_key")
+        signing_key = self.seams.extra_secrets.get("download_signing_key")
         bucket, download_url = self.settings.artifact_bucket, self.settings.download_url
         if bucket and download_url and signing_key:
             services.linker = partial(
@@ -223,7 +223,7 @@ class _Seams:
     sendgrid: SendGridClient
     ledger: Ledger | None
     renderer: Renderer
-    chat_urls: dict[str, str]  # the secret's extra keys: webhook URLs, the signing key
+    extra_secrets: dict[str, str]  # the secret's keys beyond the three: webhook URLs, signing key
     chat: ChatClient | None = None
     store: ArtifactStore | None = None
 

@@ -32,7 +32,7 @@ from gcnotify.core.errors import (
 from gcnotify.core.mail import RenderedEmail
 from gcnotify.core.model import Address, Recipients, SendGridSettings
 from gcnotify.core.regions import SENDGRID_HOSTS, sendgrid_url
-from gcnotify.core.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
+from gcnotify.core.retry import RETRYABLE_STATUSES, RetryPolicy, server_wait
 from gcnotify.runtime.http import is_connect_failure, request_with_retry
 from gcnotify.runtime.redact import REDACTOR
 
@@ -303,17 +303,12 @@ class SendGridClient:
 
     def _server_wait(self, response: requests.Response) -> float | None:
         """Seconds SendGrid asks us to wait; capped so a bogus header cannot hang the Lambda."""
-        now = self._wall_clock()
-        wait = parse_retry_after(response.headers.get("Retry-After"), now=now)
-        if wait is None:
-            reset = response.headers.get("X-RateLimit-Reset")
-            try:
-                wait = max(0.0, float(reset) - now) if reset else None
-            except ValueError:
-                wait = None
-        if wait is None:
-            return None
-        return min(wait, self._policy.max_total_seconds)
+        return server_wait(
+            response.headers,
+            now=self._wall_clock(),
+            cap=self._policy.max_total_seconds,
+            reset_header="X-RateLimit-Reset",
+        )
 
     def send(self, body: Mapping[str, Any]) -> SendResult:
         """Send one message; retried only on 429/5xx and on failures to connect."""
