@@ -31,6 +31,7 @@ from gcnotify.core.errors import ConfigError, ConfigProblem
 from gcnotify.core.model import (
     MAX_EMAIL_BYTES,
     METRIC_NAMES,
+    PIPELINE_BLOCKS,
     STANDUP_ATTACHMENTS,
     STANDUP_BASES,
     WEEKDAYS,
@@ -53,7 +54,11 @@ from gcnotify.core.text import header_problem
 if TYPE_CHECKING:
     from gcnotify.core.calendar import PrecomputedHolidays
 
-__all__ = ["MAX_ALIAS_VALUES", "MAX_CONFIG_BYTES", "load_config", "parse_config"]
+__all__ = ["MAX_ALIAS_VALUES", "MAX_CONFIG_BYTES", "BlockParser", "load_config", "parse_config"]
+
+# A pipeline block's parser: the raw value and a ``problem(path, message)`` callback in, the
+# block's settings out (None when it reported a problem).
+BlockParser = Callable[[object, Callable[[str, str], None]], object | None]
 
 # A real config is a few kilobytes (20,000 queue names fit in half of this); the bound keeps a
 # wrong file (a log, a data dump) from being parsed at all.
@@ -97,7 +102,7 @@ _METRIC_ALIASES = {
     "sessions": "offered",
 }
 
-_TOP_KEYS = ("genesys", "sendgrid", "secret_id", "reports", "alerts")
+_TOP_KEYS = ("genesys", "sendgrid", "secret_id", "reports", "alerts", *PIPELINE_BLOCKS)
 _REPORT_KEYS = (
     "id",
     "title",
@@ -284,10 +289,16 @@ def _show(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def load_config(path: str | Path, *, holidays: PrecomputedHolidays | None = None) -> Config:
+def load_config(
+    path: str | Path,
+    *,
+    holidays: PrecomputedHolidays | None = None,
+    blocks: Mapping[str, BlockParser] | None = None,
+) -> Config:
     """Read and validate a config file; raise ``ConfigError`` listing every problem.
 
     ``holidays``: the artifact's precomputed table, so validation need not import ``holidays``.
+    ``blocks``: the parsers of the pipeline blocks (``messaging`` …) this caller uses.
     """
     source = str(path)
     try:
@@ -323,14 +334,18 @@ def load_config(path: str | Path, *, holidays: PrecomputedHolidays | None = None
             source,
         ) from exc
     data, problems = _read_yaml(text, source)
-    return _validate(data, source, holidays, problems)
+    return _validate(data, source, holidays, problems, blocks or {})
 
 
 def parse_config(
-    data: object, *, source: str = "config", holidays: PrecomputedHolidays | None = None
+    data: object,
+    *,
+    source: str = "config",
+    holidays: PrecomputedHolidays | None = None,
+    blocks: Mapping[str, BlockParser] | None = None,
 ) -> Config:
     """Validate already-parsed YAML; raise ``ConfigError`` listing every problem."""
-    return _validate(data, source, holidays, ())
+    return _validate(data, source, holidays, (), blocks or {})
 
 
 def _read_bounded(file: BinaryIO) -> bytes:
@@ -580,9 +595,14 @@ def _validate(
     source: str,
     holidays: PrecomputedHolidays | None,
     problems: Sequence[ConfigProblem],
+    parsers: Mapping[str, BlockParser],
 ) -> Config:
     check = _Checker(holidays, problems)
     top = check.mapping("", data if data is not None else {}, _TOP_KEYS) or {}
+    unknown = sorted(set(parsers) - set(PIPELINE_BLOCKS))
+    if unknown:
+        raise ValueError(f"no pipeline block is called {', '.join(unknown)}")
+    blocks = _blocks(check, top, parsers)
 
     genesys = _genesys(check, top.get("genesys"))
     sendgrid = _sendgrid(check, top.get("sendgrid"))
@@ -591,7 +611,9 @@ def _validate(
 
     reports: list[ReportConfig] = []
     raw_reports = top.get("reports")
-    if raw_reports is None:
+    if raw_reports is None and any(top.get(name) is not None for name in PIPELINE_BLOCKS):
+        pass  # a deployment for notifications, campaigns or receipts alone needs no report
+    elif raw_reports is None:
         check.required("reports", "must list at least one report")
     elif isinstance(raw_reports, list) and not raw_reports:
         check.add("reports", "must list at least one report")
@@ -621,7 +643,34 @@ def _validate(
         reports=tuple(reports),
         secret_id=secret_id,
         alerts=alerts,
+        blocks=blocks,
     )
+
+
+def _blocks(
+    check: _Checker, top: Mapping[str, Any], parsers: Mapping[str, BlockParser]
+) -> dict[str, object]:
+    """Each pipeline block present: parsed when this caller knows its parser, else kept as is.
+
+    The core cannot import the pipelines, so they hand their parsers in; a caller that does not
+    use a block (the report function and ``messaging``) neither pays for nor fails on it.
+    """
+    found: dict[str, object] = {}
+    for name in PIPELINE_BLOCKS:
+        value = top.get(name)
+        if value is None:
+            continue
+        parser = parsers.get(name)
+        if parser is None:
+            found[name] = value
+            continue
+        before = len(check.problems)
+        parsed = parser(value, check.add)
+        if parsed is None and len(check.problems) == before:
+            check.add(name, "is not valid (its parser reported no detail)")
+        elif parsed is not None:
+            found[name] = parsed
+    return found
 
 
 def _genesys(check: _Checker, value: object) -> GenesysSettings | None:

@@ -6,18 +6,21 @@ module takes them as arguments, so nothing downstream re-checks or re-parses the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
-from typing import Literal
+from typing import Literal, Protocol, runtime_checkable
 
 __all__ = [
     "METRIC_NAMES",
+    "PIPELINE_BLOCKS",
     "WEEKDAYS",
     "WINDOW_KINDS",
     "Address",
     "AlertSettings",
     "Config",
     "GenesysSettings",
+    "HoldsSecretKeys",
     "HolidaySettings",
     "Queue",
     "Recipients",
@@ -56,6 +59,18 @@ METRIC_NAMES: tuple[str, ...] = (
     "flow_out",
     "transferred",
 )
+
+
+# Top-level config blocks owned by a pipeline; the core validates them only through the parser
+# the pipeline hands in (see ``gcnotify.core.config.load_config``).
+PIPELINE_BLOCKS = ("messaging", "campaigns", "receipts")
+
+
+@runtime_checkable
+class HoldsSecretKeys(Protocol):
+    """A parsed block that needs keys of its own in the credentials secret."""
+
+    def secret_keys(self) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -180,6 +195,9 @@ class Config:
     reports: tuple[ReportConfig, ...]
     secret_id: str | None = None
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    # Pipeline blocks by name (``messaging`` …): the pipeline's own settings object when the
+    # loader was given its parser, else the raw YAML value, unvalidated.
+    blocks: Mapping[str, object] = field(default_factory=dict)
 
     def report(self, report_id: str) -> ReportConfig:
         for report in self.reports:
@@ -193,6 +211,9 @@ class Config:
         for report in self.reports:
             if report.standup is not None:
                 keys.extend(c.secret_key for c in report.standup.chat)
+        for block in self.blocks.values():
+            if isinstance(block, HoldsSecretKeys):
+                keys.extend(block.secret_keys())
         return tuple(dict.fromkeys(keys))
 
 

@@ -36,6 +36,7 @@ from typing import Literal
 import pytz
 
 from gcnotify.core.errors import ConfigError, ConfigProblem, MessageTemplateError
+from gcnotify.core.model import Config
 from gcnotify.core.text import header_problem
 from gcnotify.messaging.policy import (
     SendWindow,
@@ -65,6 +66,8 @@ __all__ = [
     "SuppressionSettings",
     "TemplateSettings",
     "load_messaging",
+    "messaging_block",
+    "messaging_of",
     "parse_messaging",
 ]
 
@@ -224,6 +227,10 @@ class MessagingSettings:
         """The template with this id, or None."""
         return next((t for t in self.templates if t.id == template_id), None)
 
+    def secret_keys(self) -> tuple[str, ...]:
+        """The key the credentials secret holds the data-action shared secret under."""
+        return (self.intake.shared_secret_key,) if self.intake is not None else ()
+
     @property
     def template_channels(self) -> dict[str, RequestChannel]:
         """Each template id's channel, as ``parse_request`` takes them."""
@@ -241,6 +248,33 @@ def load_messaging(
     if settings is None:
         raise ConfigError(problems, source)
     return settings
+
+
+def messaging_block(read_template: ReadTemplate | None) -> Callable[[object, Add], object | None]:
+    """This block's parser as ``load_config(..., blocks={"messaging": ...})`` takes it."""
+
+    def parse(value: object, add: Add) -> MessagingSettings | None:
+        return parse_messaging(value, add, read_template=read_template)
+
+    return parse
+
+
+def messaging_of(config: Config) -> MessagingSettings:
+    """The validated block of a config loaded with ``messaging_block``; a clear error without."""
+    block = config.blocks.get("messaging")
+    if isinstance(block, MessagingSettings):
+        return block
+    if block is None:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "messaging",
+                    "is missing: notifications need a messaging: block with senders and "
+                    "templates (docs/CONFIG.md, Notifications)",
+                )
+            ]
+        )
+    raise TypeError("the config was loaded without the messaging block's parser")
 
 
 def parse_messaging(

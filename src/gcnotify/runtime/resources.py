@@ -55,6 +55,11 @@ def templates_dir() -> Path:
     return find_resource("templates")
 
 
+def read_template(name: str) -> str:
+    """A file under templates/ (the messaging block's ``html_file``/``text_file``), as text."""
+    return (templates_dir() / name).read_text(encoding="utf-8")
+
+
 def compiled_templates_dir(templates: Path) -> Path | None:
     """The build's precompiled copy of ``templates`` beside it, if any (the Lambda artifact has
     one; see ``gcnotify.reports.precompile``). ``Renderer`` checks its manifest before using it."""
