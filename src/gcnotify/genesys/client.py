@@ -500,6 +500,22 @@ class GenesysClient:
         response = self._bearer_request("POST", self._api_url + path, path, data=payload)
         return self._checked_with(response, "POST", path, permission)
 
+    def patch_json(
+        self, path: str, body: Mapping[str, Any], *, permission: str | None = None
+    ) -> dict[str, Any] | None:
+        """The JSON object ``PATCH path`` with ``body`` answers, or None for a 2xx without a body.
+
+        Retried like ``post_json``: callers use it for PATCHes that are safe to repeat (adding or
+        removing the same entries twice leaves the same state).
+        """
+        import json
+
+        payload = json.dumps(body, separators=(",", ":")).encode("utf-8")
+        response = self._bearer_request("PATCH", self._api_url + path, path, data=payload)
+        if 200 <= response.status_code < 300 and not response.content.strip():
+            return None
+        return self._checked_with(response, "PATCH", path, permission)
+
     def download(self, url: str, *, max_bytes: int, what: str) -> tuple[bytes, str | None]:
         """The bytes (and content type) at ``url``, refused past ``max_bytes``.
 
