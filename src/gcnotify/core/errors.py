@@ -20,6 +20,7 @@ value or HTTP status was involved, and what to do about it. No message ever hold
     │   │   ├── GenesysPermissionError   403: the OAuth client's roles lack a permission
     │   │   ├── GenesysRequestError      other 4xx (e.g. an aggregates 400), with Genesys's message
     │   │   └── GenesysUnavailableError  429/5xx/timeouts that outlasted the retry budget
+    │   │       └── GenesysOutcomeUnknownError  a send went out but its outcome is unknown
     │   ├── ChatError                a Slack/Teams webhook refused the post or was unreachable
     │   └── SendGridError
     │       ├── SendGridAuthError        401: the API key is wrong or revoked
@@ -51,6 +52,7 @@ __all__ = [
     "GcnotifyError",
     "GenesysAuthError",
     "GenesysError",
+    "GenesysOutcomeUnknownError",
     "GenesysPermissionError",
     "GenesysRequestError",
     "GenesysUnavailableError",
@@ -186,12 +188,27 @@ class MessageTemplateError(GcnotifyError):
 
 
 class ApiError(GcnotifyError):
-    """An HTTP API call failed; carries the HTTP status (None for network errors)."""
+    """An HTTP API call failed; carries the HTTP status (None for network errors).
+
+    ``code`` is the provider's own error code when it sent one (a Genesys ``ErrorBody`` code such
+    as ``too.many.requests.retry.after``), so callers can tell permanent refusals from passing
+    ones without parsing the message. ``retry_after`` is the seconds the provider asked to wait
+    before trying again: a caller that cannot sleep that long re-queues the work for then.
+    """
 
     service = "API"
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        code: str | None = None,
+    ) -> None:
         self.status = status
+        self.retry_after = retry_after
+        self.code = code
         super().__init__(message)
 
 
@@ -213,6 +230,15 @@ class GenesysRequestError(GenesysError):
 
 class GenesysUnavailableError(GenesysError):
     pass
+
+
+class GenesysOutcomeUnknownError(GenesysUnavailableError):
+    """An agentless send went out but no usable answer came back: Genesys may have sent it.
+
+    Agentless sends have no idempotency key, so this is never retried automatically.
+    """
+
+    maybe_sent = True
 
 
 class SendGridError(ApiError):
@@ -264,6 +290,10 @@ class LedgerError(GcnotifyError):
 
 class MessageStoreError(GcnotifyError):
     """The DynamoDB messages table could not be used; a request is not taken or moved without it."""
+
+
+class QueueError(GcnotifyError):
+    """An SQS queue could not be used: a request is not reported as taken until it is queued."""
 
 
 class SuppressionError(GcnotifyError):

@@ -25,6 +25,7 @@ import requests
 from gcnotify.core.config import is_queue_id
 from gcnotify.core.errors import (
     GenesysAuthError,
+    GenesysOutcomeUnknownError,
     GenesysPermissionError,
     GenesysRequestError,
     GenesysUnavailableError,
@@ -41,7 +42,7 @@ from gcnotify.genesys.aggregates import (
     split_aggregates_query,
     split_to_fit,
 )
-from gcnotify.runtime.http import request_with_retry
+from gcnotify.runtime.http import is_connect_failure, request_with_retry
 from gcnotify.runtime.redact import REDACTOR
 
 __all__ = ["AGGREGATES_PATH", "PAGE_WORKERS", "QUEUES_PATH", "TOKEN_PATH", "GenesysClient"]
@@ -72,6 +73,13 @@ _TOKEN_MARGIN_MAX = 300.0
 _TOKEN_MARGIN_FRACTION = 0.1
 
 _OAUTH_ERROR_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# Answers to a send that mean Genesys did not process it: safe to send again (after Retry-After).
+_NOT_PROCESSED = frozenset({429, 503})
+_UNKNOWN_ADVICE = (
+    "Genesys may have sent the message. It was not retried, to avoid sending a duplicate "
+    "(agentless sends have no idempotency key). Check the recipient's conversations in Genesys "
+    "Cloud (the conversation details query, or the delivery receipts) before sending it again."
+)
 _FILTER_WORDS = ("predicate", "clause", "filter")
 _LIMIT_WORDS = ("too many", "maximum", "max ", "limit", "exceed")
 
@@ -362,9 +370,18 @@ class GenesysClient:
         return self._bearer_request(method, self._api_url + path, path, params=params, data=data)
 
     def _send(
-        self, send: Callable[[], requests.Response], *, endpoint: str, host: str
+        self,
+        send: Callable[[], requests.Response],
+        *,
+        endpoint: str,
+        host: str,
+        once: bool = False,
     ) -> tuple[requests.Response, _Attempts]:
-        """One logical request with the shared retry policy; network errors mapped at the seam."""
+        """One logical request with the shared retry policy; network errors mapped at the seam.
+
+        ``once``: the request must not be repeated after it may have reached Genesys (see
+        ``post_once``); only failures to connect and answers meaning "not processed" repeat.
+        """
         started = self._clock()
         tries = 0
 
@@ -378,8 +395,9 @@ class GenesysClient:
             response = request_with_retry(
                 send,
                 policy=self._policy,
-                server_wait=lambda r: parse_retry_after(r.headers.get("Retry-After"), time.time()),
-                network_retry="all",  # token, GET and the aggregates query are safe to repeat
+                server_wait=self._once_wait if once else _retry_after,
+                # Token, GET and the aggregates query are safe to repeat; a send is not.
+                network_retry="connect_only" if once else "all",
                 sleep=self._sleep,
                 clock=self._clock,
                 rand=self._rand,
@@ -389,11 +407,18 @@ class GenesysClient:
         except requests.RequestException as exc:
             attempts = _Attempts(tries, self._clock() - started)
             reason = self._mask(f"{type(exc).__name__}: {exc}")[:300]
+            if once and _may_have_arrived(exc):
+                raise GenesysOutcomeUnknownError(
+                    f"{endpoint} was sent to Genesys Cloud but no answer came back ({reason}), "
+                    f"so the outcome is unknown: {_UNKNOWN_ADVICE}",
+                    status=None,
+                ) from exc
+            again = "it can simply be sent again" if once else "the report can simply be run again"
             raise GenesysUnavailableError(
                 f"could not reach Genesys Cloud ({endpoint} at {host}) after {attempts.count} "
                 f"attempts over {attempts.seconds:.1f} s ({reason}). Check the Lambda's network "
                 "egress and the genesys.environment / GCNOTIFY_GENESYS_*_URL settings; nothing "
-                "was sent, so the report can simply be run again.",
+                f"was sent, so {again}.",
                 status=None,
             ) from exc
         return response, _Attempts(tries, self._clock() - started)
@@ -516,6 +541,106 @@ class GenesysClient:
             return None
         return self._checked_with(response, "PATCH", path, permission)
 
+    def post_once(
+        self, path: str, body: Mapping[str, Any], *, permission: str | None = None
+    ) -> dict[str, Any]:
+        """The JSON object ``POST path`` answers, for a POST that must never go out twice.
+
+        Agentless sends have no idempotency key, so nothing that may have reached Genesys is
+        repeated here:
+
+        - a failure to connect is retried (the request never left); a read timeout or a reset
+          connection after sending raises ``GenesysOutcomeUnknownError`` (``maybe_sent``);
+        - 429 and 503 mean "not processed": retried within the policy and ``time_left`` when
+          their ``Retry-After`` is at most the policy's ``max_delay``; a longer wait, or one that
+          outlasts the budget, raises ``GenesysUnavailableError`` with ``retry_after`` set, so the
+          caller re-queues instead of sleeping;
+        - 500, 502, 504 (any other 5xx) may come after Genesys processed the request, so they
+          raise ``GenesysOutcomeUnknownError`` at once rather than risk a duplicate;
+        - a 401 gets a fresh token and one more try, as for every call; other 4xx raise
+          ``GenesysRequestError`` or ``GenesysPermissionError`` (naming ``permission``) with the
+          ErrorBody ``code``;
+        - a 2xx that is not a JSON object raises ``GenesysOutcomeUnknownError``: it was accepted,
+          but what became of it cannot be read.
+        """
+        return self.post_once_answer(path, body, permission=permission)[1]
+
+    def post_once_answer(
+        self, path: str, body: Mapping[str, Any], *, permission: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """``post_once``, with the HTTP status of the answer (senders record it)."""
+        import json
+
+        payload = json.dumps(body, separators=(",", ":")).encode("utf-8")
+        response = self._bearer_request("POST", self._api_url + path, path, data=payload, once=True)
+        status = response.status_code
+        endpoint = f"POST {path}"
+        answer = _json_object(response)
+        if 200 <= status < 300:
+            if answer is None:
+                raise GenesysOutcomeUnknownError(
+                    f"Genesys Cloud answered {status} to {endpoint} but not with a JSON object, "
+                    f"so what it did with the request cannot be read: {_UNKNOWN_ADVICE}",
+                    status=status,
+                )
+            return status, answer
+        said = self._genesys_says(answer)
+        code = _error_code(answer)
+        if status == 403:
+            needed = permission or "the permission for this endpoint"
+            raise GenesysPermissionError(
+                f"Genesys Cloud answered 403 Forbidden to {endpoint}: the OAuth client's roles "
+                f"lack the permission {needed}. Nothing was sent. Client-credentials OAuth "
+                "clients get permissions from roles, not scopes: add a role holding it to the "
+                f"OAuth client (Admin > Integrations > OAuth > Roles).{said}",
+                status=403,
+                code=code,
+            )
+        raise GenesysRequestError(
+            f"Genesys Cloud refused {endpoint} with {status}.{said} Nothing was sent, and it is "
+            "not retried: the request itself must change (its addresses, sender or content).",
+            status=status,
+            code=code,
+        )
+
+    def _once_wait(self, response: requests.Response) -> float | None:
+        """The wait before repeating a send; ``math.inf`` tells the retry loop never to."""
+        if response.status_code not in _NOT_PROCESSED:
+            return math.inf  # a 500/502/504 may follow a processed request
+        wait = _retry_after(response)
+        if wait is not None and wait > self._policy.max_delay:
+            return math.inf  # not slept through in this invocation: the caller re-queues
+        return wait
+
+    def _once_failure(
+        self, endpoint: str, response: requests.Response, attempts: _Attempts
+    ) -> GenesysUnavailableError:
+        """The error for a send's final 429 or 5xx: not processed, or outcome unknown."""
+        status = response.status_code
+        answer = _json_object(response)
+        said, code = self._genesys_says(answer), _error_code(answer)
+        response.close()
+        if status not in _NOT_PROCESSED:
+            return GenesysOutcomeUnknownError(
+                f"Genesys Cloud answered {status} to {endpoint}: the request reached Genesys and "
+                f"may have been processed, so the outcome is unknown.{said} {_UNKNOWN_ADVICE}",
+                status=status,
+                code=code,
+            )
+        wait = _retry_after(response)
+        when = f"after {wait:.0f} s (its Retry-After)" if wait is not None else "later"
+        kind = "rate limited" if status == 429 else "unavailable"
+        return GenesysUnavailableError(
+            f"Genesys Cloud answered {status} to {endpoint} ({kind}) after {attempts.count} "
+            f"attempt(s) over {attempts.seconds:.1f} s; it did not process the request.{said} "
+            f"Nothing was sent: send it again {when}. A 429 that persists means other "
+            "integrations share this OAuth client's rate limit: give gcnotify its own OAuth "
+            "client.",
+            status=status,
+            retry_after=wait,
+            code=code,
+        )
+
     def download(self, url: str, *, max_bytes: int, what: str) -> tuple[bytes, str | None]:
         """The bytes (and content type) at ``url``, refused past ``max_bytes``.
 
@@ -568,9 +693,14 @@ class GenesysClient:
         stream: bool = False,
         bearer: bool = True,
         accept: str = "application/json",
+        once: bool = False,
     ) -> requests.Response:
         """One request to an absolute ``url`` (downloads leave the API's paths); a 401 fetches a
-        new token and tries exactly once more, 429/5xx that outlast the retries are raised."""
+        new token and tries exactly once more, 429/5xx that outlast the retries are raised.
+
+        ``once`` maps failures as ``post_once`` documents (a 401 was not processed, so its one
+        more try holds for sends too).
+        """
         endpoint = f"{method} {shown}"
         for attempt in (1, 2):
             token = self.token() if bearer else None
@@ -589,8 +719,10 @@ class GenesysClient:
                 timeout=self._timeout,
                 stream=stream,
             )
-            response, attempts = self._send(send, endpoint=endpoint, host=self._api_url)
+            response, attempts = self._send(send, endpoint=endpoint, host=self._api_url, once=once)
             status = response.status_code
+            if once and (status == 429 or status >= 500):
+                raise self._once_failure(endpoint, response, attempts)
             if status == 429 or status >= 500:
                 raise self._unavailable(endpoint, status, attempts, _json_object(response))
             if status != 401 or token is None:
@@ -621,6 +753,28 @@ class GenesysClient:
                 status=403,
             )
         return self._checked_json(response, method, path)
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    return parse_retry_after(response.headers.get("Retry-After"), time.time())
+
+
+def _may_have_arrived(exc: requests.RequestException) -> bool:
+    """True when a failed request may have reached Genesys (not a failure to connect or a TLS
+    handshake, which end before anything is sent, nor a malformed URL, which never leaves)."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return False
+    return isinstance(exc, requests.ConnectionError | requests.Timeout) and not (
+        is_connect_failure(exc)
+    )
+
+
+def _error_code(body: Mapping[str, Any] | None) -> str | None:
+    """The ErrorBody ``code`` (a short code word such as ``bad.request``), if there is one."""
+    code = body.get("code") if body is not None else None
+    if isinstance(code, str) and _OAUTH_ERROR_CODE.match(code):
+        return code
+    return None
 
 
 def _json_object(response: requests.Response) -> dict[str, Any] | None:
