@@ -89,15 +89,39 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, metavar="DIR", help="write each email as .html/.txt/.eml here"
     )
 
+    send = sub.add_parser(
+        "send", help="take one notification request, as the intake does (validated, recorded)"
+    )
+    send.add_argument(
+        "request",
+        nargs="?",
+        type=Path,
+        help="a JSON file with the request (- for standard input); or use the options below",
+    )
+    send.add_argument("--template", help="template id")
+    send.add_argument("--to", help="E.164 number or email address")
+    send.add_argument("--key", help="the idempotency key (required)")
+    send.add_argument("--external-contact-id", help="web messaging: the external contact")
+    send.add_argument(
+        "--var", action="append", default=[], metavar="NAME=VALUE", help="a template variable"
+    )
+    send.add_argument("--timezone", help="the recipient's IANA zone")
+    send.add_argument("--config", type=Path, help="config path")
+
+    from gcnotify.cli.suppress import register as register_suppress
+
+    register_suppress(sub)
+
     demo = sub.add_parser(
         "demo", help="run the main job end to end on local stand-ins (no account needed)"
     )
     demo.add_argument(
         "which",
         nargs="?",
-        choices=("report", "standup", "all"),
+        choices=("report", "standup", "all", "notify"),
         default="all",
-        help="which pipeline to run: the queue reports, the standup pack, or all (default)",
+        help="which pipeline to run: the queue reports, the standup pack, all the reports "
+        "(default), or notify (notifications across channels)",
     )
     demo.add_argument(
         "--out",
@@ -127,14 +151,50 @@ def _configure_logging(verbose: bool) -> None:
 
 def _validate(config_path: Path | None) -> int:
     from gcnotify.core.config import load_config
+    from gcnotify.messaging.settings import MessagingSettings, messaging_block
+    from gcnotify.runtime.resources import read_template
     from gcnotify.runtime.settings import Settings
 
     path = config_path or Settings.from_env(os.environ).config_path
-    config = load_config(path)
+    config = load_config(path, blocks={"messaging": messaging_block(read_template)})
     print(
         f"{path}: OK — {len(config.reports)} report(s): {', '.join(r.id for r in config.reports)}"
     )
+    messaging = config.blocks.get("messaging")
+    if isinstance(messaging, MessagingSettings):
+        ids = ", ".join(t.id for t in messaging.templates)
+        print(f"  messaging: {len(messaging.templates)} template(s): {ids}")
     return 0
+
+
+def _send(args: argparse.Namespace) -> int:
+    """One request through the intake's own path; the answer is printed as JSON."""
+    from gcnotify.handlers.intake import take_one
+
+    environ = dict(os.environ)
+    if args.config is not None:
+        environ["GCNOTIFY_CONFIG"] = str(args.config)
+    if args.request is not None:
+        body = sys.stdin.read() if str(args.request) == "-" else args.request.read_text("utf-8")
+    else:
+        request: dict[str, object] = {}
+        for name in ("template", "to", "key", "external_contact_id", "timezone"):
+            value = getattr(args, name)
+            if value is not None:
+                request[name] = value
+        variables: dict[str, str] = {}
+        for pair in args.var:
+            name, sep, value = pair.partition("=")
+            if not sep:
+                raise EventError(f"--var {pair!r} must be NAME=VALUE")
+            variables[name] = value
+        request["variables"] = variables
+        body = json.dumps(request)
+    from datetime import UTC, datetime
+
+    outcome = take_one(body, source="cli", environ=environ, now=datetime.now(UTC))
+    print(json.dumps(outcome.answer(), indent=2, ensure_ascii=False))
+    return 0 if outcome.status != "rejected" else 2
 
 
 def _dates(args: argparse.Namespace) -> list[date | None]:
@@ -186,6 +246,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args.config)
         if args.command == "run":
             return _run(args)
+        if args.command == "send":
+            return _send(args)
+        if args.command == "suppress":
+            from gcnotify.cli.suppress import run as run_suppress
+
+            return run_suppress(args)
+        if args.which == "notify":
+            from gcnotify.cli.demo_notify import run_notify_demo
+
+            return run_notify_demo(out=args.out, latency_ms=args.latency_ms)
         from gcnotify.cli.demo import run_demo
 
         return run_demo(

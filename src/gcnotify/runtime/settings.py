@@ -25,6 +25,10 @@ ENV_VARS = (
     "GCNOTIFY_LEDGER_TABLE",
     "GCNOTIFY_ARTIFACT_BUCKET",
     "GCNOTIFY_DOWNLOAD_URL",
+    "GCNOTIFY_MESSAGES_TABLE",
+    "GCNOTIFY_SUPPRESSION_TABLE",
+    "GCNOTIFY_OUTBOX_QUEUE_URL",
+    "GCNOTIFY_OUTBOX_MAX_RECEIVES",
     "AWS_ENDPOINT_URL",
 )
 
@@ -35,6 +39,18 @@ def _get(environ: Mapping[str, str], name: str) -> str | None:
     """An env var's value; empty counts as unset (SAM declares unused overrides as '')."""
     value = environ.get(name, "").strip()
     return value or None
+
+
+def _receives(value: str | None) -> int:
+    """The outbox's maxReceiveCount as the template sets it; the SQS default-like 5 without."""
+    if value is None:
+        return 5
+    if not value.isdigit() or not 1 <= int(value) <= 1000:
+        raise ValueError(
+            f"GCNOTIFY_OUTBOX_MAX_RECEIVES={value!r} must be a whole number from 1 to 1000, the "
+            "outbox queue's maxReceiveCount"
+        )
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -49,6 +65,11 @@ class Settings:
     # Where files too large to attach are stored, and the download function that links them.
     artifact_bucket: str | None = None
     download_url: str | None = None
+    # The notification pipeline's tables and queue, and the receives before SQS gives up.
+    messages_table: str | None = None
+    suppression_table: str | None = None
+    outbox_queue_url: str | None = None
+    outbox_max_receives: int = 5
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -63,6 +84,10 @@ class Settings:
             aws_endpoint_url=_get(environ, "AWS_ENDPOINT_URL"),
             artifact_bucket=_get(environ, "GCNOTIFY_ARTIFACT_BUCKET"),
             download_url=_get(environ, "GCNOTIFY_DOWNLOAD_URL"),
+            messages_table=_get(environ, "GCNOTIFY_MESSAGES_TABLE"),
+            suppression_table=_get(environ, "GCNOTIFY_SUPPRESSION_TABLE"),
+            outbox_queue_url=_get(environ, "GCNOTIFY_OUTBOX_QUEUE_URL"),
+            outbox_max_receives=_receives(_get(environ, "GCNOTIFY_OUTBOX_MAX_RECEIVES")),
         )
 
     def endpoints(self, config: Config) -> Endpoints:
