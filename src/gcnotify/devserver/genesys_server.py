@@ -32,6 +32,7 @@ from gcnotify.devserver.http_base import (
     load_schema_validator,
     status_phrase,
 )
+from gcnotify.devserver.messaging_endpoints import MessagingEndpoints
 from gcnotify.devserver.standup_endpoints import StandupEndpoints
 from gcnotify.devserver.traffic import DEFAULT_TZ, TrafficModel
 
@@ -117,6 +118,8 @@ class GenesysStandIn(StandInServer):
         self._validator = load_schema_validator("genesys-aggregates-query")
         # Queue members, users aggregates, WFM, exports and Architect (standup packs).
         self.standup = StandupEndpoints(self)
+        # Agentless messages and emails, Response Management responses (notifications).
+        self.messaging = MessagingEndpoints(self)
         # Tests set it to answer a wrong-shaped body: (query, real answer) -> the answer sent.
         self.rewrite_aggregates: (
             Callable[[Mapping[str, Any], dict[str, Any]], dict[str, Any]] | None
@@ -216,6 +219,9 @@ class GenesysStandIn(StandInServer):
         standup = self.standup.route(request)
         if standup is not None:
             return standup
+        messaging = self.messaging.route(request)
+        if messaging is not None:
+            return messaging
         if path == QUEUES_PATH and request.method == "GET":
             return self._queue_listing(request)
         if path.startswith(QUEUES_PATH + "/") and request.method == "GET":
