@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+import pytz
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from gcnotify.messaging.policy import (
+    Decision,
     DeferUntil,
     Expired,
     RecipientZone,
@@ -21,8 +23,15 @@ from gcnotify.messaging.policy import (
     parse_duration,
     parse_send_window,
     recipient_zone,
+    state_window_problems,
     timezone_problem,
     window_allows,
+)
+from gcnotify.messaging.state_rules import (
+    DEFAULT_STATE_WINDOWS,
+    Hours,
+    StateWindow,
+    state_window,
 )
 
 DAY = SendWindow(time(8), time(21))
@@ -187,15 +196,15 @@ def test_bad_send_windows_are_refused(value: object) -> None:
 
 
 def test_request_zone_comes_first() -> None:
-    """The request's own timezone wins over the number's."""
-    assert RecipientZone(("America/Chicago",), "request") == recipient_zone(
+    """The request's own timezone wins over the number's; the state still comes from it."""
+    assert RecipientZone(("America/Chicago",), "request", "IN") == recipient_zone(
         timezone="America/Chicago", address="+13175550100", default="America/New_York"
     )
 
 
 def test_zone_from_the_number() -> None:
-    """An Indianapolis number is read in New York time."""
-    assert RecipientZone(("America/New_York",), "number") == recipient_zone(
+    """An Indianapolis number is read in New York time, and is in Indiana."""
+    assert RecipientZone(("America/New_York",), "number", "IN") == recipient_zone(
         timezone=None, address="+13175550100", default="UTC"
     )
 
@@ -289,3 +298,195 @@ def test_a_duration_too_long_for_a_timedelta_is_a_value_error() -> None:
     """P99999999999D is refused like any other bad duration, not with an OverflowError."""
     with pytest.raises(ValueError, match="longer than any expiry"):
         parse_duration("P99999999999D")
+
+
+# US state rules: the configured window and the recipient state's hours must both allow.
+
+FLORIDA = "+13055550123"  # Miami
+TEXAS = "+12145550123"  # Dallas
+MISSISSIPPI = "+16015550123"  # Jackson
+IDAHO = "+12085550123"  # a range phonenumbers places in Boise and Los Angeles time
+TOLL_FREE = "+18005550123"
+
+
+def number_zone(number: str) -> RecipientZone:
+    return recipient_zone(timezone=None, address=number, default="America/New_York")
+
+
+def ruled(
+    now: datetime,
+    number: str | RecipientZone,
+    *,
+    window: SendWindow | None = DAY,
+    states: dict[str, StateWindow] | None = None,
+    expires: datetime | None = None,
+) -> Decision:
+    zone = number if isinstance(number, RecipientZone) else number_zone(number)
+    return decide(
+        now,
+        zone=zone,
+        window=window,
+        default_zone="America/New_York",
+        expires=expires,
+        state_windows=DEFAULT_STATE_WINDOWS if states is None else states,
+    )
+
+
+def test_florida_at_half_past_eight_waits_for_eight_next_morning() -> None:
+    """20:30 EDT in Miami is inside 08:00-21:00, not Florida's 08:00-20:00: 08:00 EDT next day."""
+    decision = held(ruled(utc(2026, 6, 11, 0, 30), FLORIDA))
+    assert (utc(2026, 6, 11, 12), ("America/New_York",)) == (decision.until, decision.zones)
+
+
+def test_the_deferral_names_the_state_rule() -> None:
+    """The reason says which state's hours held the message, and their source."""
+    reason = held(ruled(utc(2026, 6, 11, 0, 30), FLORIDA)).reason
+    assert "Florida allows 08:00–20:00 every day (Fla. Stat. § 501.616(6)(a)" in reason
+
+
+def test_florida_inside_its_hours_sends_now() -> None:
+    """19:59 EDT in Miami is inside both windows."""
+    assert SendNow(("America/New_York",)) == ruled(utc(2026, 6, 10, 23, 59), FLORIDA)
+
+
+def test_texas_on_a_sunday_morning_waits_for_noon() -> None:
+    """10:00 CDT on Sunday 14 June in Dallas waits for 12:00 CDT (17:00 UTC)."""
+    assert utc(2026, 6, 14, 17) == held(ruled(utc(2026, 6, 14, 15), TEXAS)).until
+
+
+def test_texas_on_a_saturday_morning_opens_at_nine() -> None:
+    """08:30 CDT on Saturday is inside the configured window but Texas opens at 09:00."""
+    assert utc(2026, 6, 13, 14) == held(ruled(utc(2026, 6, 13, 13, 30), TEXAS)).until
+
+
+def test_a_state_without_sundays_waits_for_monday() -> None:
+    """Saturday 20:30 CDT in Mississippi waits past Sunday to Monday 08:00 CST (09:00 CDT)."""
+    assert utc(2026, 6, 15, 14) == held(ruled(utc(2026, 6, 14, 1, 30), MISSISSIPPI)).until
+
+
+def test_mississippi_holds_its_hours_in_central_standard_time_too() -> None:
+    """In daylight time 08:30 CDT is 07:30 CST, before the statute's 8:00 a.m. CST."""
+    assert utc(2026, 6, 15, 14) == held(ruled(utc(2026, 6, 15, 13, 30), MISSISSIPPI)).until
+
+
+def test_mississippi_in_winter_opens_at_eight_local() -> None:
+    """In January local time is CST, so 08:00 CST opens."""
+    assert utc(2026, 1, 12, 14) == held(ruled(utc(2026, 1, 12, 13, 30), MISSISSIPPI)).until
+
+
+def test_a_zone_spanning_number_waits_for_the_latest_zone() -> None:
+    """An Idaho range (Boise and Los Angeles) under an 08:00-20:00 rule opens at 08:00 PDT."""
+    rule = state_window(
+        "ID",
+        weekdays=Hours(time(8), time(20)),
+        saturday=Hours(time(8), time(20)),
+        sunday=Hours(time(8), time(20)),
+        source="a test rule",
+    )
+    decision = held(ruled(utc(2026, 6, 10, 14, 30), IDAHO, states={"ID": rule}))
+    assert (utc(2026, 6, 10, 15), ("America/Boise", "America/Los_Angeles")) == (
+        decision.until,
+        decision.zones,
+    )
+
+
+def test_a_state_read_in_two_zones_picks_the_strictest_end() -> None:
+    """Florida read in Eastern and Central time: 19:30 CDT is 20:30 EDT; it waits for 08:00 CDT."""
+    both = RecipientZone(("America/New_York", "America/Chicago"), "number", "FL")
+    assert utc(2026, 6, 11, 13) == held(ruled(utc(2026, 6, 11, 0, 30), both)).until
+
+
+def test_a_toll_free_number_has_no_state_rule() -> None:
+    """A toll-free number gets no state: only the configured window decides."""
+    zone = number_zone(TOLL_FREE)
+    assert (None, gate(utc(2026, 6, 10, 16), zone=zone)) == (
+        zone.region,
+        ruled(utc(2026, 6, 10, 16), zone),
+    )
+
+
+def test_rules_off_leave_florida_at_half_past_eight_alone() -> None:
+    """Without the state table, 20:30 EDT in Miami is inside 08:00-21:00 and sends now."""
+    assert SendNow(("America/New_York",)) == gate(
+        utc(2026, 6, 11, 0, 30), zone=number_zone(FLORIDA)
+    )
+
+
+def test_a_state_outside_the_table_is_unaffected() -> None:
+    """A New York number has a state but no rule: the configured window alone decides."""
+    zone = number_zone("+12125550123")
+    assert ("NY", SendNow(zone.zones)) == (zone.region, ruled(utc(2026, 6, 11, 0, 30), zone))
+
+
+def test_the_configured_window_still_applies_inside_the_state_hours() -> None:
+    """A 09:00-17:00 window is stricter than Florida's at 18:00: it waits for 09:00 next day."""
+    window = SendWindow(time(9), time(17))
+    assert utc(2026, 6, 11, 13) == held(ruled(utc(2026, 6, 10, 22), FLORIDA, window=window)).until
+
+
+def test_spring_forward_day_opens_at_the_new_offset_in_a_state() -> None:
+    """Sunday 8 March 2026 in Dallas: noon CDT, after the jump, is 17:00 UTC (not 18:00)."""
+    assert utc(2026, 3, 8, 17) == held(ruled(utc(2026, 3, 8, 6), TEXAS)).until
+
+
+def test_fall_back_day_opens_at_the_new_offset_in_a_state() -> None:
+    """Sunday 1 November 2026 in Dallas: noon CST, after clocks go back, is 18:00 UTC."""
+    assert utc(2026, 11, 1, 18) == held(ruled(utc(2026, 11, 1, 6, 30), TEXAS)).until
+
+
+def test_a_state_opening_after_expiry_expires_now() -> None:
+    """Held past Sunday morning beyond its deadline, a Texas message expires rather than waits."""
+    decision = ruled(utc(2026, 6, 14, 15), TEXAS, expires=utc(2026, 6, 14, 16))
+    assert isinstance(decision, Expired), decision
+    assert "Texas allows" in decision.reason
+
+
+def test_a_window_sharing_no_hour_with_the_state_expires_with_the_fix() -> None:
+    """A 22:00-06:00 window and Florida's 08:00-20:00 never overlap: expired, saying what to do."""
+    decision = ruled(utc(2026, 6, 10, 16), FLORIDA, window=NIGHT)
+    assert isinstance(decision, Expired), decision
+    assert "widen send_window" in decision.reason
+
+
+def test_state_window_problems_names_states_the_window_never_meets() -> None:
+    """A 20:00-21:00 window misses every 08:00-20:00 state but not Texas (until 21:00)."""
+    problems = state_window_problems(SendWindow(time(20), time(21)), DEFAULT_STATE_WINDOWS)
+    named = {s.state for s in DEFAULT_STATE_WINDOWS.values() if any(s.name in p for p in problems)}
+    assert {"AL", "FL", "LA", "MD", "MS", "OK", "RI", "WA", "CT"} == named
+
+
+def test_the_default_window_meets_every_state() -> None:
+    """08:00-21:00 overlaps every state in the table."""
+    assert [] == state_window_problems(DAY, DEFAULT_STATE_WINDOWS)
+
+
+STATE_NUMBERS = [FLORIDA, TEXAS, MISSISSIPPI, "+14015550123", "+12255550123", "+12055550123"]
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(2025, 1, 1), max_value=datetime(2028, 1, 1), timezones=st.just(UTC)
+    ),
+    st.sampled_from(STATE_NUMBERS),
+)
+def test_every_state_decision_is_allowed_by_the_state_and_the_window(
+    now: datetime, number: str
+) -> None:
+    """Sent now or held, the instant is inside the window and the state's hours in each zone,
+    and a second earlier (if not before now) is not."""
+    zone = number_zone(number)
+    rule = DEFAULT_STATE_WINDOWS[zone.region or ""]
+    decision = ruled(now, zone)
+    assert not isinstance(decision, Expired), decision
+    at = now if isinstance(decision, SendNow) else decision.until
+
+    def allowed(instant: datetime) -> bool:
+        for name in decision.zones:
+            local = instant.astimezone(pytz.timezone(name))
+            if not (DAY.allows(local.time()) and rule.allows(local)):
+                return False
+        fixed = rule.also_in
+        return fixed is None or rule.allows(instant.astimezone(pytz.timezone(fixed)))
+
+    before = at - timedelta(seconds=1)
+    assert (True, True, False) == (at >= now, allowed(at), before >= now and allowed(before))

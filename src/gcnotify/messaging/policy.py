@@ -7,11 +7,17 @@ several zones gets the strictest reading: it is sent only at an instant inside t
 every one of them, so nobody in any of those zones is texted at night. When the zones share no
 such instant (a range across too many hours), the configured default zone decides instead, and
 the decision says so.
+
+US state rules (``state_rules``), when the caller passes the table: a number whose area code
+belongs to a listed state may go only at an instant inside both the configured window and that
+state's hours for the local weekday, in every zone of the number. Without the table (rules off)
+every decision is the configured window's alone, exactly as before.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Literal
@@ -19,6 +25,8 @@ from typing import Literal
 import phonenumbers
 import pytz
 from phonenumbers import timezone as phone_zones
+
+from gcnotify.messaging.state_rules import Hours, StateWindow, state_of_number
 
 __all__ = [
     "Decision",
@@ -34,6 +42,7 @@ __all__ = [
     "parse_duration",
     "parse_send_window",
     "recipient_zone",
+    "state_window_problems",
     "timezone_problem",
     "window_allows",
 ]
@@ -90,10 +99,16 @@ Decision = SendNow | DeferUntil | Expired
 
 @dataclass(frozen=True)
 class RecipientZone:
-    """The zone(s) a recipient's window is read in, and where they came from (for the record)."""
+    """The zone(s) a recipient's window is read in, where they came from, and the US state.
+
+    ``region`` is the state (USPS code) of the number's area code whenever it has one, whether
+    or not state rules are on, so the record shows it; ``decide`` applies a state's hours only
+    when it is given the state table.
+    """
 
     zones: tuple[str, ...]
     source: Literal["request", "number", "default"]
+    region: str | None = None
 
 
 _HHMM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
@@ -193,21 +208,26 @@ def e164_problem(number: str) -> str | None:
 
 
 def recipient_zone(*, timezone: str | None, address: str | None, default: str) -> RecipientZone:
-    """The zones to read the window in: the request's, else the number's, else the default."""
+    """The zones to read the window in: the request's, else the number's, else the default.
+
+    The state comes from the number either way: a request's zone says when, not where.
+    """
     for name in (timezone, default):
         if name is not None and (problem := timezone_problem(name)):
             raise ValueError(problem)
+    number = address if address is not None and e164_problem(address) is None else None
+    region = state_of_number(number) if number is not None else None
     if timezone is not None:
-        return RecipientZone((timezone,), "request")
-    if address is not None and e164_problem(address) is None:
+        return RecipientZone((timezone,), "request", region)
+    if number is not None:
         zones = tuple(
             z
-            for z in phone_zones.time_zones_for_number(phonenumbers.parse(address, None))
+            for z in phone_zones.time_zones_for_number(phonenumbers.parse(number, None))
             if z != _UNKNOWN_ZONE and timezone_problem(z) is None
         )
         if zones:
-            return RecipientZone(zones, "number")
-    return RecipientZone((default,), "default")
+            return RecipientZone(zones, "number", region)
+    return RecipientZone((default,), "default", region)
 
 
 def _utc(instant: datetime) -> datetime:
@@ -266,16 +286,102 @@ def next_window_open(instant: datetime, zone: str, window: SendWindow | None) ->
     raise AssertionError("a daily window opens within three local days")  # pragma: no cover
 
 
-def _common_open(now: datetime, zones: tuple[str, ...], window: SendWindow) -> datetime | None:
-    """The first instant at or after ``now`` inside the window in every zone, within 8 days."""
+Allows = Callable[[datetime, str], bool]  # is this instant allowed in this zone
+Opens = Callable[[datetime, str], datetime | None]  # the zone's first allowed instant from here
+
+
+def _common_open(
+    now: datetime, zones: tuple[str, ...], allows: Allows, opens: Opens
+) -> datetime | None:
+    """The first instant at or after ``now`` allowed in every zone, within 8 days."""
     at = now
     while at - now <= _HORIZON:
-        blocked = [z for z in zones if not window_allows(at, z, window)]
+        blocked = [z for z in zones if not allows(at, z)]
         if not blocked:
             return at
         # No common instant comes before the latest of the blocked zones' next openings.
-        at = max(next_window_open(at, z, window) for z in blocked)
+        openings = [opens(at, z) for z in blocked]
+        if any(o is None for o in openings):
+            return None
+        at = max(o for o in openings if o is not None)
     return None
+
+
+def _state_allows(
+    instant: datetime, zone: str, window: SendWindow | None, state: StateWindow
+) -> bool:
+    """Inside the window and the state's hours for the local weekday (and in its fixed zone)."""
+    local = _local(instant, pytz.timezone(zone))
+    if window is not None and not window.allows(local.time()):
+        return False
+    if not state.allows(local):
+        return False
+    return state.also_in is None or state.allows(_local(instant, pytz.timezone(state.also_in)))
+
+
+def _state_open(
+    instant: datetime, zone: str, window: SendWindow | None, state: StateWindow
+) -> datetime | None:
+    """The first instant at or after ``instant`` that ``_state_allows``, within 8 days, or None.
+
+    Allowed time can only begin where a local wall clock reaches the window's start, the day's
+    state hours' start, or midnight (in the zone, or in the state's fixed zone), so those are the
+    candidates; ``_opening`` turns each into an instant DST-correctly, and each is checked.
+    """
+    now = _utc(instant)
+    if _state_allows(now, zone, window, state):
+        return now
+    clocks = [pytz.timezone(zone)]
+    if state.also_in is not None:
+        clocks.append(pytz.timezone(state.also_in))
+    best: datetime | None = None
+    for tz in clocks:
+        today = _local(now, tz).date()
+        for offset in range(_HORIZON.days + 1):
+            day = today + timedelta(days=offset)
+            hours = state.hours_on(day.weekday())
+            walls = (
+                {time(0)}
+                | ({window.start} if window else set())
+                | ({hours.start} if hours else set())
+            )
+            found = [
+                at
+                for wall in walls
+                if (at := _opening(tz, day, wall, now)) is not None
+                and _state_allows(at, zone, window, state)
+            ]
+            if found:  # later days of this clock only open later
+                best = min(found) if best is None else min(best, *found)
+                break
+    return best
+
+
+def _overlaps(window: SendWindow, hours: Hours) -> bool:
+    """True when some time of day is inside both the window and the hours."""
+    if window.start < window.end:
+        return window.start < hours.end and hours.start < window.end
+    return hours.start < window.end or hours.end > window.start
+
+
+def state_window_problems(
+    window: SendWindow | None, state_windows: Mapping[str, StateWindow]
+) -> list[str]:
+    """Why the send window and a state's hours could never let a message out: checked at load.
+
+    A state whose hours share no time of day with the window on any weekday would hold every
+    message to its numbers until it expires.
+    """
+    if window is None:
+        return []
+    return [
+        f"send_window {window.start:%H:%M}-{window.end:%H:%M} shares no hour with the "
+        f"{state.name} hours ({state.describe_days()}; {state.source}): no message to a "
+        f"number in {state.name} could ever go; widen send_window or override {state.state}'s "
+        "entry"
+        for state in state_windows.values()
+        if not any(h is not None and _overlaps(window, h) for h in state.days)
+    ]
 
 
 def decide(
@@ -285,19 +391,30 @@ def decide(
     window: SendWindow | None,
     default_zone: str,
     expires: datetime | None,
+    state_windows: Mapping[str, StateWindow] | None = None,
 ) -> Decision:
-    """Expiry first, then the window: send now, hold until it opens, or expire.
+    """Expiry first, then the window (and the recipient's state rule): send, hold, or expire.
 
     A message whose window opens only at or after its deadline expires now: holding it would
-    only expire it later.
+    only expire it later. ``state_windows`` None means state rules are off.
     """
     now = _utc(now)
     if expires is not None and now >= expires:
         return Expired(expires, f"expired at {expires.isoformat()}")
+    state = state_windows.get(zone.region) if state_windows and zone.region else None
+    if state is not None:
+        return _decide_in_state(
+            now, zone=zone, window=window, state=state, default_zone=default_zone, expires=expires
+        )
     if window is None:
         return SendNow(zone.zones)
     zones = zone.zones
-    opens = _common_open(now, zones, window)
+    opens = _common_open(
+        now,
+        zones,
+        lambda at, z: window_allows(at, z, window),
+        lambda at, z: next_window_open(at, z, window),
+    )
     reason = f"outside the send window in {', '.join(zones)}"
     if opens is None:
         zones = (default_zone,)
@@ -311,3 +428,45 @@ def decide(
     if expires is not None and opens >= expires:
         return Expired(expires, f"{reason}; the window opens at {opens.isoformat()}, after expiry")
     return DeferUntil(opens, zones, f"{reason}; opens at {opens.isoformat()}")
+
+
+def _decide_in_state(
+    now: datetime,
+    *,
+    zone: RecipientZone,
+    window: SendWindow | None,
+    state: StateWindow,
+    default_zone: str,
+    expires: datetime | None,
+) -> Decision:
+    """``decide`` for a number of a listed state: the window and the state's hours both hold."""
+
+    def allows(at: datetime, z: str) -> bool:
+        return _state_allows(at, z, window, state)
+
+    def opens(at: datetime, z: str) -> datetime | None:
+        return _state_open(at, z, window, state)
+
+    zones = zone.zones
+    rule = state.summary()
+    at = _common_open(now, zones, allows, opens)
+    reason = f"outside the send window or the {state.name} hours in {', '.join(zones)}: {rule}"
+    if at is None:
+        zones = (default_zone,)
+        at = opens(now, default_zone)
+        reason = (
+            f"the number's zones ({', '.join(zone.zones)}) share no instant inside the send "
+            f"window and the {state.name} hours, so the default zone {default_zone} decides: "
+            f"outside them; {rule}"
+        )
+    if at is None:
+        return Expired(
+            now,
+            f"the send window and the {state.name} hours share no instant in the next 8 days: "
+            f"{rule}; widen send_window or override {state.state}'s entry",
+        )
+    if at == now:
+        return SendNow(zones)
+    if expires is not None and at >= expires:
+        return Expired(expires, f"{reason}; they open at {at.isoformat()}, after expiry")
+    return DeferUntil(at, zones, f"{reason}; opens at {at.isoformat()}")
