@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlencode
 
 from gcnotify.core.model import Queue
 from gcnotify.devserver.aggregates import AggregatesQueryError, run_aggregates_query
+from gcnotify.devserver.dnc_endpoints import DncEndpoints
 from gcnotify.devserver.http_base import (
     RecordedRequest,
     Response,
@@ -120,6 +121,8 @@ class GenesysStandIn(StandInServer):
         self.standup = StandupEndpoints(self)
         # Agentless messages and emails, Response Management responses (notifications).
         self.messaging = MessagingEndpoints(self)
+        # Outbound DNC lists: read, export, PATCH (the DNC sync).
+        self.dnc = DncEndpoints(self)
         # Tests set it to answer a wrong-shaped body: (query, real answer) -> the answer sent.
         self.rewrite_aggregates: (
             Callable[[Mapping[str, Any], dict[str, Any]], dict[str, Any]] | None
@@ -216,6 +219,9 @@ class GenesysStandIn(StandInServer):
                 f"permission(s): [{permission}]",
                 "missing.any.permissions",
             )
+        dnc = self.dnc.route(request)
+        if dnc is not None:
+            return dnc
         standup = self.standup.route(request)
         if standup is not None:
             return standup
