@@ -1,5 +1,6 @@
-# The `sam build` recipe for ReportFunction and DownloadFunction (template.yaml: Metadata
-# BuildMethod makefile). Both run from the same artifact, so both targets share one recipe.
+# The `sam build` recipe for every function of template.yaml (Metadata BuildMethod makefile):
+# the report, download, intake, data action, sender and DNC sync functions all run from the same
+# artifact, so their targets share one recipe (SAM builds each makefile function on its own).
 #
 # SAM runs `make build-<function>` with ARTIFACTS_DIR set, using the repo Makefile, which
 # includes this file. By hand, without the network (no dependencies installed):
@@ -20,12 +21,13 @@ LAMBDA_PLATFORMS_arm64 := manylinux2014_aarch64 manylinux_2_17_aarch64 manylinux
 LAMBDA_PLATFORMS_x86_64 := manylinux2014_x86_64 manylinux_2_17_x86_64 manylinux_2_28_x86_64
 LAMBDA_PLATFORMS = $(LAMBDA_PLATFORMS_$(LAMBDA_ARCH))
 SKIP_DEPS ?=
-# botocore ships models for ~440 AWS services (28 MB); the function creates clients for these
-# only (sts stays for credential providers). scripts/trim_botocore.py drops the other models and
-# their endpoints.json entries: the zip shrinks by ~27 MB and the first client gets ~30 ms faster
+# botocore ships models for ~440 AWS services (28 MB); the functions create clients for these
+# only (sqs for the notification queues; sts stays for credential providers).
+# scripts/trim_botocore.py drops the other models and their endpoints.json entries: the zip
+# shrinks by ~27 MB and the first client gets ~30 ms faster
 # (botocore scans every service folder and decodes all of endpoints.json); tests/test_template.py
 # checks the code creates no client for a service missing here.
-BOTOCORE_SERVICES := secretsmanager dynamodb s3 sts
+BOTOCORE_SERVICES := secretsmanager dynamodb s3 sqs sts
 
 # Found once, on first use (so other Makefile targets never pay for the search).
 LAMBDA_PYTHON ?= $(eval LAMBDA_PYTHON := $(shell \
@@ -34,9 +36,12 @@ LAMBDA_PYTHON ?= $(eval LAMBDA_PYTHON := $(shell \
 	$$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' >/dev/null 2>&1 \
 		&& { echo $$p; break; }; done))$(LAMBDA_PYTHON)
 
-.PHONY: build-ReportFunction build-DownloadFunction
+LAMBDA_FUNCTIONS := ReportFunction DownloadFunction IntakeFunction DataActionFunction \
+	SenderFunction DncSyncFunction
 
-build-ReportFunction build-DownloadFunction:
+.PHONY: $(addprefix build-,$(LAMBDA_FUNCTIONS))
+
+$(addprefix build-,$(LAMBDA_FUNCTIONS)):
 	@test -n "$(ARTIFACTS_DIR)" || { echo "build.mk: ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 1; }
 	@test -n "$(LAMBDA_PLATFORMS)" || { echo "build.mk: LAMBDA_ARCH must be arm64 or x86_64, not '$(LAMBDA_ARCH)'" >&2; exit 1; }
 	@test -n "$(LAMBDA_PYTHON)" && $(LAMBDA_PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' \

@@ -46,8 +46,60 @@ DOCUMENTED_ENV_VARS = (
     "GCNOTIFY_LEDGER_TABLE",
     "GCNOTIFY_ARTIFACT_BUCKET",
     "GCNOTIFY_DOWNLOAD_URL",
+    "GCNOTIFY_MESSAGES_TABLE",
+    "GCNOTIFY_SUPPRESSION_TABLE",
+    "GCNOTIFY_OUTBOX_QUEUE_URL",
+    "GCNOTIFY_OUTBOX_MAX_RECEIVES",
     "AWS_ENDPOINT_URL",
 )
+# What only the notification pipeline reads; the report function is not told these.
+MESSAGING_ENV_VARS = (
+    "GCNOTIFY_MESSAGES_TABLE",
+    "GCNOTIFY_SUPPRESSION_TABLE",
+    "GCNOTIFY_OUTBOX_QUEUE_URL",
+    "GCNOTIFY_OUTBOX_MAX_RECEIVES",
+)
+# The notification functions, and the set of variables each of them declares (with the values
+# the stack gives them).
+NOTIFICATION_FUNCTIONS = (
+    "IntakeFunction",
+    "DataActionFunction",
+    "SenderFunction",
+    "DncSyncFunction",
+)
+NOTIFICATION_ENV_VARS: dict[str, Any] = {
+    "GCNOTIFY_CONFIG": "",
+    "GCNOTIFY_SECRET_ID": {"Ref": "SecretName"},
+    "GCNOTIFY_GENESYS_LOGIN_URL": "",
+    "GCNOTIFY_GENESYS_API_URL": "",
+    "GCNOTIFY_SENDGRID_API_URL": "",
+    "GCNOTIFY_LEDGER_TABLE": {"Ref": "LedgerTable"},
+    "GCNOTIFY_MESSAGES_TABLE": {"Ref": "MessagesTable"},
+    "GCNOTIFY_SUPPRESSION_TABLE": {"Ref": "SuppressionTable"},
+    "GCNOTIFY_OUTBOX_QUEUE_URL": {"Ref": "OutboxQueue"},
+    "GCNOTIFY_OUTBOX_MAX_RECEIVES": {"Ref": "MaxReceiveCount"},
+    "AWS_ENDPOINT_URL": "",
+}
+ALL_FUNCTIONS = ("ReportFunction", "DownloadFunction", *NOTIFICATION_FUNCTIONS)
+# The handler each function names: the notification handlers' module names are agreed with
+# the code that implements them.
+HANDLERS = {
+    "ReportFunction": "gcnotify.handlers.report.lambda_handler",
+    "DownloadFunction": "gcnotify.handlers.download.lambda_handler",
+    "IntakeFunction": "gcnotify.handlers.intake.lambda_handler",
+    "DataActionFunction": "gcnotify.handlers.data_action.lambda_handler",
+    "SenderFunction": "gcnotify.handlers.sender.lambda_handler",
+    "DncSyncFunction": "gcnotify.handlers.dnc_sync.lambda_handler",
+}
+
+
+def declared_env(function: str) -> dict[str, Any]:
+    """The environment variables ``function`` declares in template.yaml."""
+    variables: dict[str, Any] = TEMPLATE["Resources"][function]["Properties"]["Environment"][
+        "Variables"
+    ]
+    return variables
+
 
 PYC_CHECKED_HASH = 0b11  # PEP 552 flags: bit 0 hash-based, bit 1 check_source
 
@@ -176,10 +228,11 @@ def test_transformed_template_passes_cfn_lint(translated: dict[str, Any], tmp_pa
 
 
 def test_transform_creates_timezone_aware_schedule(translated: dict[str, Any]) -> None:
-    """The transform yields one Scheduler schedule in the configured zone, fed scheduled-time."""
+    """The transform yields the report's Scheduler schedule in the configured zone, fed
+    scheduled-time, besides the DNC sync's."""
     schedules = resources_of_type(translated, "AWS::Scheduler::Schedule")
-    assert 1 == len(schedules)
-    props = next(iter(schedules.values()))["Properties"]
+    assert ["DncSyncFunctionHourly", "ReportFunctionNightly"] == sorted(schedules)
+    props = schedules["ReportFunctionNightly"]["Properties"]
     assert {"Ref": "ScheduleTimezone"} == props["ScheduleExpressionTimezone"]
     assert {"Ref": "ScheduleExpression"} == props["ScheduleExpression"]
     assert {"Ref": "ScheduleState"} == props["State"]
@@ -189,7 +242,7 @@ def test_transform_creates_timezone_aware_schedule(translated: dict[str, Any]) -
 
 def test_schedule_input_once_filled_in_is_a_valid_event(translated: dict[str, Any]) -> None:
     """What Scheduler delivers (placeholders filled in) is accepted by the handler's parser."""
-    (schedule,) = resources_of_type(translated, "AWS::Scheduler::Schedule").values()
+    schedule = resources_of_type(translated, "AWS::Scheduler::Schedule")["ReportFunctionNightly"]
     delivered = (
         schedule["Properties"]["Target"]["Input"]
         .replace("<aws.scheduler.scheduled-time>", "2026-11-23T11:00:00Z")
@@ -210,19 +263,42 @@ def test_sample_scheduled_event_has_the_scheduler_input_keys() -> None:
 # --- function ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["ReportFunction", "DownloadFunction"])
+def test_every_function_names_its_agreed_handler() -> None:
+    """The template's functions are exactly these six, each with the handler its code provides."""
+    functions = resources_of_type(TEMPLATE, "AWS::Serverless::Function")
+    assert HANDLERS == {name: f["Properties"]["Handler"] for name, f in functions.items()}
+
+
+@pytest.mark.parametrize("name", ALL_FUNCTIONS)
 def test_handler_path_names_a_lambda_handler_function(name: str) -> None:
     """Each function's Handler (gcnotify.handlers.<module>.lambda_handler) names a def there."""
     handler = TEMPLATE["Resources"][name]["Properties"]["Handler"]
     module, _, function = handler.rpartition(".")
     source = ROOT / "src" / Path(*module.split(".")).with_suffix(".py")
+    if name in NOTIFICATION_FUNCTIONS and not source.exists():
+        pytest.skip(f"{source.name} is not written yet")
     assert source.is_file()
     assert re.search(rf"^def {function}\(", source.read_text(encoding="utf-8"), re.MULTILINE)
 
 
+def test_report_function_declares_every_documented_variable_but_messaging() -> None:
+    """Each documented variable the report code reads is in its environment (else sam local
+    ignores it); the notification pipeline's own are not."""
+    report = [name for name in DOCUMENTED_ENV_VARS if name not in MESSAGING_ENV_VARS]
+    assert report == [name for name in DOCUMENTED_ENV_VARS if name in ENV_VARS]
+
+
+@pytest.mark.parametrize("name", NOTIFICATION_FUNCTIONS)
+def test_notification_function_declares_the_shared_variables(name: str) -> None:
+    """Every notification function declares the same set: the stack's tables, queue and secret,
+    and the endpoint overrides left empty."""
+    assert NOTIFICATION_ENV_VARS == declared_env(name)
+
+
 def test_every_documented_environment_variable_is_declared() -> None:
-    """Each documented variable is in the function's environment (else sam local ignores it)."""
-    assert [] == [name for name in DOCUMENTED_ENV_VARS if name not in ENV_VARS]
+    """Each documented variable is declared by the report function or the notification ones."""
+    declared = set(ENV_VARS) | set(NOTIFICATION_ENV_VARS)
+    assert [] == [name for name in DOCUMENTED_ENV_VARS if name not in declared]
 
 
 def test_every_variable_settings_reads_is_declared() -> None:
@@ -230,7 +306,24 @@ def test_every_variable_settings_reads_is_declared() -> None:
     source = (ROOT / "src" / "gcnotify" / "runtime" / "settings.py").read_text(encoding="utf-8")
     read = set(re.findall(r"\"((?:GCNOTIFY|AWS)_[A-Z_]+)\"", source))
     assert read  # the pattern still finds the names
-    assert [] == sorted(read - set(ENV_VARS))
+    declared = {v for name in ALL_FUNCTIONS for v in declared_env(name)}
+    assert [] == sorted(read - declared)
+
+
+def test_every_table_and_queue_variable_the_seams_name_is_declared() -> None:
+    """Each aws/ seam's env_var (the variable naming its table or queue) is one the notification
+    functions declare."""
+    source = "".join(
+        p.read_text(encoding="utf-8")
+        for p in sorted((ROOT / "src" / "gcnotify" / "aws").glob("*.py"))
+    )
+    named = set(re.findall(r"env_var(?:: ClassVar\[str\])? = \"([A-Z_]+)\"", source))
+    assert {
+        "GCNOTIFY_LEDGER_TABLE",
+        "GCNOTIFY_MESSAGES_TABLE",
+        "GCNOTIFY_SUPPRESSION_TABLE",
+    } <= named
+    assert [] == sorted(named - set(NOTIFICATION_ENV_VARS))
 
 
 def test_env_json_sets_only_declared_variables() -> None:
@@ -348,7 +441,7 @@ def test_ledger_policy_covers_exactly_the_calls_the_ledger_makes(
     needed = {"dynamodb:" + "".join(p.title() for p in call.split("_")) for call in calls}
     statements = [
         s
-        for s in inline_statements(translated)
+        for s in inline_statements(translated, "ReportFunctionRole")
         if any(str(a).startswith("dynamodb:") for a in as_list(s["Action"]))
     ]
     assert sorted(needed) == sorted(a for s in statements for a in as_list(s["Action"]))
@@ -358,7 +451,7 @@ def test_ledger_policy_covers_exactly_the_calls_the_ledger_makes(
 def test_both_retry_layers_end_in_the_failure_queue(translated: dict[str, Any]) -> None:
     """Scheduler's dead letters and Lambda's OnFailure records both land in FailureQueue."""
     queue_arn = {"Fn::GetAtt": ["FailureQueue", "Arn"]}
-    (schedule,) = resources_of_type(translated, "AWS::Scheduler::Schedule").values()
+    schedule = resources_of_type(translated, "AWS::Scheduler::Schedule")["ReportFunctionNightly"]
     target = schedule["Properties"]["Target"]
     assert queue_arn == target["DeadLetterConfig"]["Arn"]
     assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
@@ -366,9 +459,12 @@ def test_both_retry_layers_end_in_the_failure_queue(translated: dict[str, Any]) 
     assert queue_arn == invoke["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
 
 
+REPORT_ALARMS = ("FunctionErrorsAlarm", "FailureQueueAlarm", "HeartbeatAlarm")
+
+
 def test_alarms_watch_errors_failures_and_silence() -> None:
     """Errors, a non-empty failure queue and a day without invocations each page the topic."""
-    alarms = resources_of_type(TEMPLATE, "AWS::CloudWatch::Alarm").values()
+    alarms = [TEMPLATE["Resources"][name] for name in REPORT_ALARMS]
     watched = {a["Properties"]["MetricName"]: a["Properties"] for a in alarms}
     assert {"Errors", "ApproximateNumberOfMessagesVisible", "Invocations"} == set(watched)
     assert all([{"Ref": "AlarmTopic"}] == p["AlarmActions"] for p in watched.values())
@@ -499,7 +595,7 @@ def test_download_function_declares_what_its_handler_reads() -> None:
 
 def test_download_function_url_is_public(translated: dict[str, Any]) -> None:
     """AuthType NONE (the token is the authorisation), invocable through the URL only."""
-    (url,) = resources_of_type(translated, "AWS::Lambda::Url").values()
+    url = resources_of_type(translated, "AWS::Lambda::Url")["DownloadFunctionUrl"]
     assert "NONE" == url["Properties"]["AuthType"]
     assert {"Ref": "DownloadFunction"} == url["Properties"]["TargetFunctionArn"]
     permissions = [
@@ -522,21 +618,33 @@ def test_download_function_runs_from_the_report_artifact(key: str) -> None:
     assert FUNCTION[key] == DOWNLOAD["Properties"][key]
 
 
-def test_download_function_is_built_by_the_same_recipe() -> None:
-    """build-DownloadFunction runs exactly the commands of build-ReportFunction."""
-    recipes = []
-    for target in ("build-ReportFunction", "build-DownloadFunction"):
-        result = subprocess.run(
-            ["make", "-n", "-f", "build.mk", target, "ARTIFACTS_DIR=/tmp/gcnotify-artifact"],
+@pytest.fixture(scope="module")
+def recipes() -> dict[str, str]:
+    """The commands `make build-<function>` would run (make -n), for every function."""
+    return {
+        name: subprocess.run(
+            [
+                "make",
+                "-n",
+                "-f",
+                "build.mk",
+                f"build-{name}",
+                "ARTIFACTS_DIR=/tmp/gcnotify-artifact",
+            ],
             cwd=ROOT,
             capture_output=True,
             text=True,
             check=True,
-        )
-        recipes.append(result.stdout)
+        ).stdout
+        for name in ALL_FUNCTIONS
+    }
+
+
+def test_download_function_is_built_by_the_same_recipe(recipes: dict[str, str]) -> None:
+    """build-DownloadFunction runs exactly the commands of build-ReportFunction."""
     assert {"BuildMethod": "makefile"} == DOWNLOAD["Metadata"]
-    assert recipes[0] == recipes[1]
-    assert "cp -R src/gcnotify" in recipes[1]
+    assert recipes["ReportFunction"] == recipes["DownloadFunction"]
+    assert "cp -R src/gcnotify" in recipes["DownloadFunction"]
 
 
 def test_outputs_name_the_download_url_and_the_bucket() -> None:
@@ -728,3 +836,502 @@ def test_trim_botocore_keeps_endpoint_resolution_of_the_kept_services(tmp_path: 
                     ) == after.construct_endpoint(service, region, use_fips_endpoint=fips)
                     checked += 1
     assert checked > 100
+
+
+# --- notifications: queues, event sources, URLs, tables, permissions, alarms -------------------
+
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+PARAMETERS: dict[str, Any] = TEMPLATE["Parameters"]
+# Each SQS event source: its queue, the function it feeds and the queue's dead-letter queue.
+CONSUMERS = {
+    "IntakeQueueEventSource": ("IntakeQueue", "IntakeFunction", "IntakeDeadLetterQueue"),
+    "OutboxQueueEventSource": ("OutboxQueue", "SenderFunction", "OutboxDeadLetterQueue"),
+}
+QUEUES = ("IntakeQueue", "IntakeDeadLetterQueue", "OutboxQueue", "OutboxDeadLetterQueue")
+
+
+def properties(name: str) -> dict[str, Any]:
+    props: dict[str, Any] = RESOURCES[name]["Properties"]
+    return props
+
+
+def resource_name(resource: Any) -> str:
+    """A statement's resource as a short name: ``Table`` for its ARN, ``Table/index/x`` for an
+    index; anything else as it is written."""
+    if isinstance(resource, dict) and "Fn::GetAtt" in resource:
+        name, attribute = resource["Fn::GetAtt"]
+        assert "Arn" == attribute
+        return str(name)
+    if isinstance(resource, dict) and "Fn::Sub" in resource:
+        sub = resource["Fn::Sub"]
+        if m := re.fullmatch(r"\$\{(\w+)\.Arn\}(/.+)", sub):
+            return m[1] + m[2]
+        return str(sub)
+    return str(resource)
+
+
+def grants(translated: dict[str, Any], role: str, service: str) -> set[tuple[str, str]]:
+    """Every (action, resource) pair of ``service`` the inline policies of ``role`` allow."""
+    pairs = set()
+    for statement in inline_statements(translated, role):
+        assert "Allow" == statement["Effect"]
+        for action in as_list(statement["Action"]):
+            if str(action).startswith(service + ":"):
+                pairs |= {(action, resource_name(r)) for r in as_list(statement["Resource"])}
+    return pairs
+
+
+def pairs(actions: str, *resources: str) -> set[tuple[str, str]]:
+    return {(a, r) for a in actions.split() for r in resources}
+
+
+def test_every_function_runs_from_the_one_artifact() -> None:
+    """Same code, runtime, architecture and makefile build for every function."""
+    shared = {key: FUNCTION[key] for key in ("CodeUri", "Runtime", "Architectures")}
+    for name in ALL_FUNCTIONS:
+        function = RESOURCES[name]
+        assert {"BuildMethod": "makefile"} == function["Metadata"], name
+        assert shared == {key: function["Properties"][key] for key in shared}, name
+
+
+@pytest.mark.parametrize("name", NOTIFICATION_FUNCTIONS)
+def test_notification_function_is_built_by_the_report_recipe(
+    recipes: dict[str, str], name: str
+) -> None:
+    """build.mk has a build-<function> target for each, running the report's exact commands."""
+    assert recipes["ReportFunction"] == recipes[name]
+
+
+def test_artifact_keeps_botocore_data_for_every_service_a_role_grants(
+    translated: dict[str, Any],
+) -> None:
+    """A function allowed to call a service needs that service's botocore model in the artifact
+    (build.mk trims the others away)."""
+    kept_line = next(
+        line
+        for line in (ROOT / "build.mk").read_text(encoding="utf-8").splitlines()
+        if line.startswith("BOTOCORE_SERVICES")
+    )
+    kept = set(kept_line.split(":=", 1)[1].split())
+    granted = {
+        str(action).split(":")[0]
+        for name in ALL_FUNCTIONS
+        for statement in inline_statements(translated, f"{name}Role")
+        for action in as_list(statement["Action"])
+    }
+    assert {"sqs", "dynamodb", "secretsmanager", "s3"} <= granted
+    assert [] == sorted(granted - kept)
+
+
+@pytest.mark.parametrize("name", ALL_FUNCTIONS)
+def test_every_function_logs_to_its_own_log_group_kept_90_days(name: str) -> None:
+    """JSON logs to a log group of the stack, named for the function, with a retention."""
+    logging = properties(name)["LoggingConfig"]
+    assert "JSON" == logging["LogFormat"]
+    group = properties(logging["LogGroup"]["Ref"])
+    assert 90 == group["RetentionInDays"]
+    assert group["LogGroupName"]["Fn::Sub"].startswith("/aws/lambda/${AWS::StackName}-")
+
+
+def test_log_group_names_are_distinct() -> None:
+    """No two functions write into one log group."""
+    groups = [properties(n)["LoggingConfig"]["LogGroup"]["Ref"] for n in ALL_FUNCTIONS]
+    names = [properties(g)["LogGroupName"]["Fn::Sub"] for g in groups]
+    assert len(ALL_FUNCTIONS) == len(set(groups)) == len(set(names))
+
+
+def test_intake_consumes_its_queue_reporting_batch_item_failures() -> None:
+    """Batches of ten from IntakeQueue; only the messages the handler lists come back."""
+    source = properties("IntakeQueueEventSource")
+    assert {
+        "EventSourceArn": {"Fn::GetAtt": ["IntakeQueue", "Arn"]},
+        "FunctionName": {"Ref": "IntakeFunction"},
+        "BatchSize": 10,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+    } == source
+
+
+def test_sender_consumes_the_outbox_with_bounded_concurrency() -> None:
+    """Batches of ten within a second, partial failures, at most SenderMaximumConcurrency
+    instances (2 by default, the least SQS allows)."""
+    source = properties("OutboxQueueEventSource")
+    assert {
+        "EventSourceArn": {"Fn::GetAtt": ["OutboxQueue", "Arn"]},
+        "FunctionName": {"Ref": "SenderFunction"},
+        "BatchSize": 10,
+        "MaximumBatchingWindowInSeconds": 1,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "ScalingConfig": {"MaximumConcurrency": {"Ref": "SenderMaximumConcurrency"}},
+    } == source
+    parameter = PARAMETERS["SenderMaximumConcurrency"]
+    assert (2, 2, 1000) == (parameter["Default"], parameter["MinValue"], parameter["MaxValue"])
+
+
+def test_each_queue_has_exactly_one_consumer(translated: dict[str, Any]) -> None:
+    """The two event sources are the only ones; no SAM SQS event adds a second poller."""
+    sources = resources_of_type(translated, "AWS::Lambda::EventSourceMapping")
+    assert sorted(CONSUMERS) == sorted(sources)
+
+
+@pytest.mark.parametrize("source", sorted(CONSUMERS))
+def test_queue_visibility_outlasts_six_function_timeouts(source: str) -> None:
+    """VisibilityTimeout >= 6 x the consumer's Timeout + its batching window (AWS's advice), so
+    a batch still running is never handed to a second instance."""
+    queue, function, _ = CONSUMERS[source]
+    window = properties(source).get("MaximumBatchingWindowInSeconds", 0)
+    needed = 6 * properties(function)["Timeout"] + window
+    assert properties(queue)["VisibilityTimeout"] >= needed
+
+
+@pytest.mark.parametrize("source", sorted(CONSUMERS))
+def test_queue_redrives_to_its_dead_letter_queue(source: str) -> None:
+    """After MaxReceiveCount receives (5 by default) a message moves to the queue's own DLQ."""
+    queue, _, dead_letters = CONSUMERS[source]
+    assert {
+        "deadLetterTargetArn": {"Fn::GetAtt": [dead_letters, "Arn"]},
+        "maxReceiveCount": {"Ref": "MaxReceiveCount"},
+    } == properties(queue)["RedrivePolicy"]
+    assert 5 == PARAMETERS["MaxReceiveCount"]["Default"]
+    assert "RedrivePolicy" not in properties(dead_letters)
+
+
+@pytest.mark.parametrize("source", sorted(CONSUMERS))
+def test_dead_letters_are_kept_14_days_longer_than_their_source(source: str) -> None:
+    """A dead letter keeps its first enqueue time: its queue keeps it 14 days, more than the
+    source queue, so it is still there when someone looks."""
+    queue, _, dead_letters = CONSUMERS[source]
+    kept = properties(dead_letters)["MessageRetentionPeriod"]
+    assert 14 * 86400 == kept
+    assert kept > properties(queue)["MessageRetentionPeriod"]
+
+
+@pytest.mark.parametrize("queue", QUEUES)
+def test_queue_is_encrypted_at_rest(queue: str) -> None:
+    """SQS-managed server-side encryption on every notification queue."""
+    assert properties(queue)["SqsManagedSseEnabled"] is True
+
+
+def test_intake_url_requires_signed_requests(translated: dict[str, Any]) -> None:
+    """AWS_IAM auth on the intake's URL, and no public permission on the function."""
+    url = resources_of_type(translated, "AWS::Lambda::Url")["IntakeFunctionUrl"]
+    assert {"TargetFunctionArn": {"Ref": "IntakeFunction"}, "AuthType": "AWS_IAM"} == url[
+        "Properties"
+    ]
+    permissions = [
+        p["Properties"]
+        for p in resources_of_type(translated, "AWS::Lambda::Permission").values()
+        if p["Properties"]["FunctionName"] == {"Ref": "IntakeFunction"}
+    ]
+    assert [] == permissions
+
+
+def test_data_action_url_is_public_for_genesys(translated: dict[str, Any]) -> None:
+    """AuthType NONE (the shared-secret header is checked in code), invocable via the URL only."""
+    url = resources_of_type(translated, "AWS::Lambda::Url")["DataActionFunctionUrl"]
+    assert {"TargetFunctionArn": {"Ref": "DataActionFunction"}, "AuthType": "NONE"} == url[
+        "Properties"
+    ]
+    permissions = [
+        p["Properties"]
+        for p in resources_of_type(translated, "AWS::Lambda::Permission").values()
+        if p["Properties"]["FunctionName"] == {"Ref": "DataActionFunction"}
+    ]
+    assert {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"} == {
+        p["Action"] for p in permissions
+    }
+    assert all(
+        p.get("FunctionUrlAuthType") == "NONE" or p.get("InvokedViaFunctionUrl") is True
+        for p in permissions
+    )
+
+
+def test_only_the_intake_and_data_action_serve_urls_besides_download() -> None:
+    """The sender and the DNC sync have no URL: nothing outside the stack can invoke them."""
+    with_url = sorted(n for n in ALL_FUNCTIONS if "FunctionUrlConfig" in properties(n))
+    assert ["DataActionFunction", "DownloadFunction", "IntakeFunction"] == with_url
+
+
+def test_dnc_sync_runs_on_its_own_schedule(translated: dict[str, Any]) -> None:
+    """Scheduler invokes the DNC sync at DncSyncSchedule (hourly by default), unnamed."""
+    schedule = resources_of_type(translated, "AWS::Scheduler::Schedule")["DncSyncFunctionHourly"]
+    props = schedule["Properties"]
+    assert {"Ref": "DncSyncSchedule"} == props["ScheduleExpression"]
+    assert {"Fn::GetAtt": ["DncSyncFunction", "Arn"]} == props["Target"]["Arn"]
+    assert "Name" not in props
+    parameter = PARAMETERS["DncSyncSchedule"]
+    assert "rate(1 hour)" == parameter["Default"]
+    assert re.fullmatch(parameter["AllowedPattern"], parameter["Default"])
+
+
+def test_messages_table_is_on_demand_with_ttl_pitr_and_sse() -> None:
+    """Key pk, TTL on expires_at (what messages.py writes), point-in-time recovery, encryption."""
+    table = properties("MessagesTable")
+    assert [{"AttributeName": "pk", "KeyType": "HASH"}] == table["KeySchema"]
+    assert "PAY_PER_REQUEST" == table["BillingMode"]
+    assert {"AttributeName": "expires_at", "Enabled": True} == table["TimeToLiveSpecification"]
+    assert {"PointInTimeRecoveryEnabled": True} == table["PointInTimeRecoverySpecification"]
+    assert {"SSEEnabled": True} == table["SSESpecification"]
+
+
+def test_suppression_table_is_on_demand_with_pitr_and_never_deleted() -> None:
+    """Point-in-time recovery, encryption, no TTL, and kept when the stack goes (opt-outs)."""
+    resource = RESOURCES["SuppressionTable"]
+    table = resource["Properties"]
+    assert "PAY_PER_REQUEST" == table["BillingMode"]
+    assert {"PointInTimeRecoveryEnabled": True} == table["PointInTimeRecoverySpecification"]
+    assert {"SSEEnabled": True} == table["SSESpecification"]
+    assert "TimeToLiveSpecification" not in table
+    assert ("Retain", "Retain") == (resource["DeletionPolicy"], resource["UpdateReplacePolicy"])
+
+
+def described(create: Any) -> dict[str, Any]:
+    """The table ``create`` (a seam's create_*_table) makes, as moto's DescribeTable shows it
+    (its TTL under "ttl")."""
+    from moto import mock_aws
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create(client, "t")
+        table = dict(client.describe_table(TableName="t")["Table"])
+        ttl = client.describe_time_to_live(TableName="t")["TimeToLiveDescription"]
+        return {**table, "ttl": ttl}
+
+
+def test_suppression_table_matches_the_seams_table_and_index(aws_env: None) -> None:
+    """Key, attributes and the by_channel index (HASH channel, RANGE pk, ALL) are the ones
+    suppression.py creates for a local stack and queries."""
+    from gcnotify.aws.suppression import INDEX, create_suppression_table
+
+    code = described(create_suppression_table)
+    table = properties("SuppressionTable")
+    assert code["KeySchema"] == table["KeySchema"]
+    assert sorted(code["AttributeDefinitions"], key=str) == sorted(
+        table["AttributeDefinitions"], key=str
+    )
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert "by_channel" == index["IndexName"] == INDEX
+    assert [
+        {"AttributeName": "channel", "KeyType": "HASH"},
+        {"AttributeName": "pk", "KeyType": "RANGE"},
+    ] == index["KeySchema"]
+    (code_index,) = code["GlobalSecondaryIndexes"]
+    assert (code_index["KeySchema"], code_index["Projection"]) == (
+        index["KeySchema"],
+        index["Projection"],
+    )
+
+
+def test_messages_table_matches_the_seams_table(aws_env: None) -> None:
+    """Key, attributes and TTL attribute are the ones messages.py creates for a local stack."""
+    from gcnotify.aws.messages import create_messages_table
+
+    code = described(create_messages_table)
+    table = properties("MessagesTable")
+    assert code["KeySchema"] == table["KeySchema"]
+    assert code["AttributeDefinitions"] == table["AttributeDefinitions"]
+    assert code["ttl"]["AttributeName"] == table["TimeToLiveSpecification"]["AttributeName"]
+
+
+# What each function may do in DynamoDB and SQS: exactly these, on exactly these resources.
+DYNAMODB_GRANTS = {
+    "ReportFunction": pairs("dynamodb:GetItem dynamodb:UpdateItem", "LedgerTable"),
+    "DownloadFunction": set(),
+    "IntakeFunction": pairs("dynamodb:GetItem dynamodb:PutItem", "MessagesTable"),
+    "DataActionFunction": pairs("dynamodb:GetItem dynamodb:PutItem", "MessagesTable")
+    | pairs("dynamodb:GetItem dynamodb:UpdateItem", "SuppressionTable"),
+    "SenderFunction": pairs(
+        "dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem", "LedgerTable", "MessagesTable"
+    )
+    | pairs("dynamodb:GetItem", "SuppressionTable"),
+    "DncSyncFunction": pairs(
+        "dynamodb:Scan dynamodb:Query", "SuppressionTable", "SuppressionTable/index/by_channel"
+    )
+    | pairs("dynamodb:UpdateItem", "SuppressionTable"),
+}
+POLL = "sqs:ReceiveMessage sqs:DeleteMessage sqs:GetQueueAttributes sqs:ChangeMessageVisibility"
+SQS_GRANTS = {
+    # Lambda's OnFailure destination of the asynchronous invocations (added by SAM).
+    "ReportFunction": pairs("sqs:SendMessage", "FailureQueue"),
+    "DownloadFunction": set(),
+    "IntakeFunction": pairs("sqs:SendMessage", "OutboxQueue") | pairs(POLL, "IntakeQueue"),
+    "DataActionFunction": pairs("sqs:SendMessage", "OutboxQueue"),
+    "SenderFunction": pairs("sqs:SendMessage", "OutboxQueue") | pairs(POLL, "OutboxQueue"),
+    "DncSyncFunction": set(),
+}
+READS_SECRET = ("ReportFunction", "DownloadFunction", "DataActionFunction", "SenderFunction")
+
+
+@pytest.mark.parametrize("name", ALL_FUNCTIONS)
+def test_function_has_exactly_its_dynamodb_grants(translated: dict[str, Any], name: str) -> None:
+    """Each role allows the DynamoDB actions its function needs, on its tables, and no more."""
+    assert DYNAMODB_GRANTS[name] == grants(translated, f"{name}Role", "dynamodb")
+
+
+@pytest.mark.parametrize("name", ALL_FUNCTIONS)
+def test_function_has_exactly_its_sqs_grants(translated: dict[str, Any], name: str) -> None:
+    """Each role allows the SQS actions its function (or its event source) needs, on its
+    queues, and no more."""
+    assert SQS_GRANTS[name] == grants(translated, f"{name}Role", "sqs")
+
+
+@pytest.mark.parametrize("name", [*READS_SECRET, "DncSyncFunction"])
+def test_secret_readers_may_read_the_one_secret_only(translated: dict[str, Any], name: str) -> None:
+    """GetSecretValue on the SecretName ARN (six random characters after '-'), nothing else."""
+    secret = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
+    expected = {("secretsmanager:GetSecretValue", secret + "${SecretName}-??????")}
+    assert expected == grants(translated, f"{name}Role", "secretsmanager")
+
+
+def test_intake_cannot_read_the_secret(translated: dict[str, Any]) -> None:
+    """The intake trusts IAM for its URL and reads no credentials."""
+    assert set() == grants(translated, "IntakeFunctionRole", "secretsmanager")
+
+
+@pytest.mark.parametrize("name", ALL_FUNCTIONS)
+def test_roles_attach_only_the_basic_execution_policy(
+    translated: dict[str, Any], name: str
+) -> None:
+    """No managed policy but logging: in particular not AWSLambdaSQSQueueExecutionRole, which
+    would let a function read and delete the messages of every queue in the account."""
+    role = resources_of_type(translated, "AWS::IAM::Role")[f"{name}Role"]
+    managed = [json.dumps(arn) for arn in role["Properties"].get("ManagedPolicyArns", [])]
+    assert 1 == len(managed)
+    assert managed[0].endswith('service-role/AWSLambdaBasicExecutionRole"')
+
+
+@pytest.mark.parametrize("name", NOTIFICATION_FUNCTIONS)
+def test_notification_role_grants_no_service_beyond_its_own(
+    translated: dict[str, Any], name: str
+) -> None:
+    """Nothing but DynamoDB, SQS and the secret: no S3, no Lambda, no IAM."""
+    services = {
+        str(action).split(":")[0]
+        for statement in inline_statements(translated, f"{name}Role")
+        for action in as_list(statement["Action"])
+    }
+    assert services <= {"dynamodb", "sqs", "secretsmanager"}
+
+
+ALARMS: dict[str, dict[str, Any]] = {
+    name: r["Properties"]
+    for name, r in resources_of_type(TEMPLATE, "AWS::CloudWatch::Alarm").items()
+}
+
+
+def test_every_alarm_pages_the_alarm_topic() -> None:
+    """All alarms, old and new, act on the one topic and nothing else."""
+    assert len(ALARMS) >= 12
+    assert {name: [{"Ref": "AlarmTopic"}] for name in ALARMS} == {
+        name: p["AlarmActions"] for name, p in ALARMS.items()
+    }
+
+
+@pytest.mark.parametrize("queue", ["IntakeDeadLetterQueue", "OutboxDeadLetterQueue"])
+def test_a_dead_letter_pages_at_once(queue: str) -> None:
+    """One visible message in either dead-letter queue fires its alarm."""
+    alarm = ALARMS[f"{queue}Alarm"]
+    assert (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}],
+        0,
+        "GreaterThanThreshold",
+    ) == (
+        alarm["Namespace"],
+        alarm["MetricName"],
+        alarm["Dimensions"],
+        alarm["Threshold"],
+        alarm["ComparisonOperator"],
+    )
+
+
+def test_an_old_outbox_message_pages() -> None:
+    """The outbox's oldest message past OutboxAgeAlarmSeconds (an hour by default; never below
+    a deferral hop of 15 minutes) fires the alarm, whose text explains deferred messages."""
+    alarm = ALARMS["OutboxAgeAlarm"]
+    assert ("ApproximateAgeOfOldestMessage", "Maximum", {"Ref": "OutboxAgeAlarmSeconds"}) == (
+        alarm["MetricName"],
+        alarm["Statistic"],
+        alarm["Threshold"],
+    )
+    assert [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["OutboxQueue", "QueueName"]}}] == alarm[
+        "Dimensions"
+    ]
+    parameter = PARAMETERS["OutboxAgeAlarmSeconds"]
+    assert 3600 == parameter["Default"]
+    assert parameter["MinValue"] > 900
+    assert "15 minutes" in alarm["AlarmDescription"]
+
+
+@pytest.mark.parametrize("function", ["SenderFunction", "IntakeFunction", "DataActionFunction"])
+def test_error_rate_over_five_percent_pages(function: str) -> None:
+    """Errors / Invocations of the function, in percent over 5 minutes, above 5 fires."""
+    alarm = ALARMS[f"{function.removesuffix('Function')}ErrorRateAlarm"]
+    metrics = {m["Id"]: m for m in alarm["Metrics"]}
+    for metric_id, metric_name in (("errors", "Errors"), ("invocations", "Invocations")):
+        stat = metrics[metric_id]["MetricStat"]
+        assert (
+            "AWS/Lambda",
+            metric_name,
+            [{"Name": "FunctionName", "Value": {"Ref": function}}],
+            "Sum",
+            300,
+        ) == (
+            stat["Metric"]["Namespace"],
+            stat["Metric"]["MetricName"],
+            stat["Metric"]["Dimensions"],
+            stat["Stat"],
+            stat["Period"],
+        )
+        assert metrics[metric_id]["ReturnData"] is False
+    (returned,) = [m for m in alarm["Metrics"] if m.get("ReturnData", True)]
+    assert re.fullmatch(
+        r"IF\(invocations > 0, 100 \* FILL\(errors, 0\) / invocations, 0\)", returned["Expression"]
+    )
+    assert (5, "GreaterThanThreshold", "notBreaching") == (
+        alarm["Threshold"],
+        alarm["ComparisonOperator"],
+        alarm["TreatMissingData"],
+    )
+
+
+def test_any_dnc_sync_failure_pages() -> None:
+    """The hourly sync's Errors above zero fires."""
+    alarm = ALARMS["DncSyncErrorsAlarm"]
+    assert ("Errors", [{"Name": "FunctionName", "Value": {"Ref": "DncSyncFunction"}}], 0) == (
+        alarm["MetricName"],
+        alarm["Dimensions"],
+        alarm["Threshold"],
+    )
+
+
+@pytest.mark.parametrize("metric", ["MessagesUnknown", "MessagesFailed"])
+def test_one_unknown_or_failed_message_pages(metric: str) -> None:
+    """The sender's metric (namespace gcnotify, no dimension), Sum >= 1 in 5 minutes, fires;
+    no data (nothing went wrong) does not."""
+    alarm = ALARMS[f"{metric}Alarm"]
+    assert {
+        "Namespace": "gcnotify",
+        "MetricName": metric,
+        "Statistic": "Sum",
+        "Period": 300,
+        "EvaluationPeriods": 1,
+        "Threshold": 1,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "TreatMissingData": "notBreaching",
+    } == {k: alarm[k] for k in alarm if k not in ("AlarmDescription", "AlarmActions")}
+
+
+def test_outputs_name_the_notification_urls_queues_and_tables() -> None:
+    """Both URLs, both queues and both tables are stack outputs."""
+    outputs = {name: o["Value"] for name, o in TEMPLATE["Outputs"].items()}
+    assert {
+        "IntakeFunctionUrl": {"Fn::GetAtt": ["IntakeFunctionUrl", "FunctionUrl"]},
+        "DataActionUrl": {"Fn::GetAtt": ["DataActionFunctionUrl", "FunctionUrl"]},
+        "IntakeQueueUrl": {"Ref": "IntakeQueue"},
+        "OutboxQueueUrl": {"Ref": "OutboxQueue"},
+        "MessagesTableName": {"Ref": "MessagesTable"},
+        "SuppressionTableName": {"Ref": "SuppressionTable"},
+    } == {k: outputs[k] for k in outputs if k.startswith(("Intake", "DataAction", "Outbox"))} | {
+        k: outputs[k] for k in ("MessagesTableName", "SuppressionTableName")
+    }
