@@ -21,14 +21,14 @@ A reservation is one conditional UpdateItem, occasionally two:
 
 A refused write answers with the stored ``next_at`` (ReturnValuesOnConditionCheckFailure), which
 says which of the three applies now. Each instance also remembers the last value it saw, to try
-the right write first (see ``Pace``).
+the right write first and to answer a ``Later`` it already knows without any call (see ``Pace``).
 
 Whoever loses a race (another instance moved ``next_at`` between the two writes) tries again, a
 bounded number of times. A slot reserved and then not used (the process died, the policy said
 no) is a gap in the schedule: the rate is never exceeded, at worst under-used. Every slot lies at
-least one interval after the previous one on the shared schedule; each instance starts its send
-by its own clock, so clock skew between instances (milliseconds under NTP) is the only way two
-starts come closer than that.
+least one interval after the previous one on the shared schedule. Sends start by each instance's
+own clock and wake-up, so clock skew (milliseconds under NTP) and a late wake-up can bring two
+starts closer than an interval; the schedule itself never lets more through over time.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 MAX_DELAY_SECONDS = 900  # SQS's longest DelaySeconds
-ATTEMPTS = 8  # races lost in a row before answering Later; each loss means another sender won
+ATTEMPTS = 8  # writes refused in a row before Later; each refusal means another sender moved it
 _US_PER_MINUTE = 60_000_000
 
 
@@ -134,12 +134,13 @@ class Pace(DynamoTable):
 
     Each instance remembers, per channel, the last ``next_at`` it saw and whether its last slot
     came from a restart. ``next_at`` only ever grows (both writes move it forward), so a
-    remembered value is never above the stored one: one past the wait allowed answers ``Later``
-    without a call. The first write tried is the restart only when this instance's last slot was
-    a restart (the channel is quiet) and the remembered value is behind ``floor``; on a busy
-    channel the remembered value falls behind as soon as other instances reserve, so there the
-    increment goes first. A wrong guess costs one refused write, whose answer (the stored value)
-    decides the next one.
+    remembered value is never above the stored one (unless the item is deleted: then it is
+    ahead by at most the longest wait asked plus an interval): one past the wait allowed answers
+    ``Later`` without a call. The first write tried is the restart only when this instance's
+    last slot was a restart (the channel is quiet) and the remembered value is behind ``floor``;
+    on a busy channel the remembered value falls behind as soon as other instances reserve, so
+    there the increment goes first. A wrong guess costs one refused write, whose answer (the
+    stored value) decides the next one.
     """
 
     error_class = LedgerError
