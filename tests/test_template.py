@@ -1305,7 +1305,7 @@ def test_any_dnc_sync_failure_pages() -> None:
     )
 
 
-@pytest.mark.parametrize("metric", ["MessagesUnknown", "MessagesFailed"])
+@pytest.mark.parametrize("metric", ["MessagesUnknown", "MessagesFailed", "TemplatePreflightFailed"])
 def test_one_unknown_or_failed_message_pages(metric: str) -> None:
     """The sender's metric (namespace gcnotify, no dimension), Sum >= 1 in 5 minutes, fires;
     no data (nothing went wrong) does not."""

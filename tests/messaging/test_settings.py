@@ -357,14 +357,26 @@ def test_inline_and_file_part_together_are_refused() -> None:
 
 def test_file_templates_without_reader_are_kept_uncompiled() -> None:
     """Without a reader, file templates are kept for later and not compiled."""
-    entry = {"id": "a", "channel": "email", "subject": "Hi", "html_file": "messages/a.html"}
+    entry = {
+        "id": "a",
+        "channel": "email",
+        "subject": "Hi",
+        "html_file": "messages/a.html",
+        "text_file": "messages/a.txt",
+    }
     kept = parsed(template(**entry)).templates[0]
     assert (None, "messages/a.html") == (kept.compiled, kept.html_file)
 
 
 def test_file_templates_are_compiled_through_the_reader() -> None:
     """With a reader, file parts are read and compiled with the inline subject."""
-    entry = {"id": "a", "channel": "email", "subject": "Hi {{ name }}", "html_file": "m/a.html"}
+    entry = {
+        "id": "a",
+        "channel": "email",
+        "subject": "Hi {{ name }}",
+        "html_file": "m/a.html",
+        "text": "{{ body }}",
+    }
     files = {"m/a.html": "<p>{{ body }}</p>"}
     compiled = parsed(template(**entry), read_template=files.__getitem__).templates[0].compiled
     assert compiled is not None
@@ -387,6 +399,19 @@ def test_template_file_must_stay_under_templates(path: str) -> None:
     """Absolute paths, .., backslashes and empty segments are refused."""
     entry = {"id": "a", "channel": "sms", "text_file": path}
     assert ["messaging.templates[0].text_file"] == paths(template(**entry))
+
+
+def test_an_email_template_needs_a_plain_text_part() -> None:
+    found = problems(template(id="e", channel="email", subject="Hi", html="<p>Hi</p>"))
+    assert "text or text_file" in found["messaging.templates[0].text"]
+
+
+def test_a_whatsapp_template_must_be_an_approved_genesys_response() -> None:
+    senders = block()["senders"]
+    found = problems(
+        block(senders=senders, templates=[{"id": "w", "channel": "whatsapp", "text": "hi"}])
+    )
+    assert "approved template" in found["messaging.templates[0].genesys_response"]
 
 
 def test_whatsapp_genesys_response_is_kept() -> None:

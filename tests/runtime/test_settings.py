@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from gcnotify.core.config import parse_config
 from gcnotify.runtime.resources import default_config_path
 from gcnotify.runtime.settings import ENV_VARS, Settings
@@ -78,10 +80,25 @@ def test_env_vars_are_the_documented_list() -> None:
         "GCNOTIFY_LEDGER_TABLE",
         "GCNOTIFY_ARTIFACT_BUCKET",
         "GCNOTIFY_DOWNLOAD_URL",
+        "GCNOTIFY_MESSAGES_TABLE",
+        "GCNOTIFY_SUPPRESSION_TABLE",
+        "GCNOTIFY_OUTBOX_QUEUE_URL",
+        "GCNOTIFY_OUTBOX_MAX_RECEIVES",
         "AWS_ENDPOINT_URL",
     ) == ENV_VARS
-    read = {name for name in ENV_VARS if Settings.from_env({name: "x"}) != Settings.from_env({})}
+    values = {"GCNOTIFY_OUTBOX_MAX_RECEIVES": "7"}
+    read = {
+        name
+        for name in ENV_VARS
+        if Settings.from_env({name: values.get(name, "x")}) != Settings.from_env({})
+    }
     assert set(ENV_VARS) == read
+
+
+def test_the_outbox_receive_count_must_be_a_whole_number() -> None:
+    assert Settings.from_env({"GCNOTIFY_OUTBOX_MAX_RECEIVES": "7"}).outbox_max_receives == 7
+    with pytest.raises(ValueError, match="maxReceiveCount"):
+        Settings.from_env({"GCNOTIFY_OUTBOX_MAX_RECEIVES": "five"})
 
 
 def test_artifact_bucket_and_download_url_are_read() -> None:

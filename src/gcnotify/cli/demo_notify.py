@@ -265,7 +265,9 @@ def run_notify_demo(*, out: Path, latency_ms: float = 0.0) -> int:
             mapping = EventSourceMapping(
                 stack.sqs,
                 stack.outbox_url,
-                lambda event, context: sender.handle_batch(event, environ=env),
+                lambda event, context: sender.handle_batch(
+                    event, environ=env, deadline=notify_state.deadline_of(context)
+                ),
                 batch_size=10,
                 function_timeout=20,
             )

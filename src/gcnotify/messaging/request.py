@@ -273,6 +273,12 @@ def _recipient(
                 "external_contact_id",
                 f"{_show(contact)} is not a Genesys external contact id (a UUID)",
             )
+    if contact is not None and channel in ("whatsapp", "email"):
+        problems.add(
+            "external_contact_id",
+            f"is not used for {channel}: Genesys sends to an external contact only by SMS or "
+            "web messaging; leave it out",
+        )
     if channel == "webmessaging":
         if to is not None:
             problems.add(

@@ -38,6 +38,7 @@ from gcnotify.messaging.policy import (
     decide,
     recipient_zone,
 )
+from gcnotify.messaging.state_rules import DEFAULT_STATE_WINDOWS
 from gcnotify.messaging.transport import Delivery, Outgoing
 
 if TYPE_CHECKING:
@@ -48,13 +49,15 @@ if TYPE_CHECKING:
     from gcnotify.messaging.settings import MessagingSettings, TemplateSettings
     from gcnotify.messaging.transport import Transport
 
-__all__ = ["GUARD_PREFIX", "Pacer", "Sender", "Step", "guard_key"]
+__all__ = ["GUARD_PREFIX", "SUPPRESSING_CODES", "Pacer", "Sender", "Step", "guard_key"]
 
 GUARD_PREFIX = "msg#"
 _MAX_PACE_WAIT_MS = 1000  # the longest a sender waits for its slot before re-queuing instead
 _IN_PROGRESS_RETRY = 60  # seconds before looking again at a send another worker holds
 _PREFLIGHT_RETRY = 300  # seconds a message of a template that failed pre-flight is held
 _PHONE_CHANNELS = frozenset({"sms", "whatsapp"})
+# Provider codes that mean "never send to this address again" (the receipts' feedback too).
+SUPPRESSING_CODES = frozenset({"RecipientOptedOut", "InvalidDestination"})
 # Provider answers that mean "this request can never succeed as it is".
 _PERMANENT_STATUSES = frozenset({400, 404, 409, 410, 413, 422})
 
@@ -207,6 +210,7 @@ class Sender:
             window=self.settings.send_window,
             default_zone=self.settings.default_timezone or "UTC",
             expires=expires,
+            state_windows=DEFAULT_STATE_WINDOWS if self.settings.us_state_rules else None,
         )
         if isinstance(decision, Expired):
             self._move(record, "expired", decision.reason)
@@ -311,6 +315,10 @@ class Sender:
             )
         except GcnotifyError as exc:
             return self._failed(record, exc, queued, receives)
+        except ValueError as exc:  # a body the provider would refuse: never sendable as it is
+            text = f"not sendable: {exc}"
+            self._move(record, "failed_permanent", text)
+            return Step(key, "failed_permanent", text, channel=channel)
         if not isinstance(outcome, Sent):
             return self._blocked(record, outcome)
         delivery = delivered[0] if delivered else Delivery(outcome.message_id, None, "unknown")
@@ -337,6 +345,14 @@ class Sender:
         code = exc.code if isinstance(exc, ApiError) else None
         if status in _PERMANENT_STATUSES:
             self._move(record, "failed_permanent", text, error_code=code, error_status=status)
+            if code in SUPPRESSING_CODES and record.address is not None:
+                self.suppression.add(
+                    channel,
+                    record.address,
+                    f"Genesys refused a send with {code}",
+                    f"send:{key}"[:200],
+                    self.now(),
+                )
             return Step(key, "failed_permanent", text, channel=channel)
         self._move(record, "failed_temporary", text, error_code=code, error_status=status)
         retry_after = exc.retry_after if isinstance(exc, ApiError) else None

@@ -668,10 +668,24 @@ class _Check:
             if "subject" not in raw:
                 self.add(f"{path}.subject", "is required for an email template")
                 ok = False
-            if not any(k in raw for k in ("html", "html_file", "text", "text_file")):
-                self.add(path, "an email template needs html, html_file, text or text_file")
+            if not any(k in raw for k in ("text", "text_file")):
+                # The plain-text part is what text-only clients, screen readers and spam
+                # filters read, and what goes first in the message.
+                self.add(
+                    f"{path}.text",
+                    "is required for an email template: give text or "
+                    "text_file (html or html_file is optional beside it)",
+                )
                 ok = False
             return ok
+        if channel == "whatsapp":
+            # Agentless WhatsApp sends only an approved template; free text is refused.
+            self.add(
+                f"{path}.genesys_response",
+                "is required for a whatsapp template: Genesys sends agentless WhatsApp messages "
+                "only as an approved template; give the Response Management response id",
+            )
+            return False
         for key in ("subject", "html", "html_file"):
             if key in raw:
                 self.add(f"{path}.{key}", f"is only for email; a {channel} template has text only")
