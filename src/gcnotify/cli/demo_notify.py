@@ -174,6 +174,18 @@ def zone_at(now: datetime, hours: range) -> str:
     raise AssertionError("some whole-hour offset is at any given hour")  # pragma: no cover
 
 
+def _local_time(now: datetime, zone: str) -> str:
+    import pytz
+
+    return now.astimezone(pytz.timezone(zone)).strftime("%H:%M")
+
+
+def _utc_offset(zone: str) -> str:
+    """Etc/GMT-12 is UTC+12: the POSIX sign is the other way round."""
+    sign = zone.removeprefix("Etc/GMT")[:1]
+    return ("+" if sign == "-" else "-") + zone.removeprefix("Etc/GMT")[1:]
+
+
 def demo_requests(now: datetime) -> list[tuple[str, dict[str, Any]]]:
     """The handful the demo sends: (what it shows, request)."""
     day, night = zone_at(now, range(10, 19)), zone_at(now, range(1, 5))
@@ -214,7 +226,7 @@ def demo_requests(now: datetime) -> list[tuple[str, dict[str, Any]]]:
         ),
         ("suppressed: replied STOP", {**shipped, "to": "+13175550113", "key": "demo-sms-stop"}),
         (
-            f"deferred: 01:00-05:00 in {night}",
+            f"deferred: {_local_time(now, night)} in {night} (UTC{_utc_offset(night)})",
             {**shipped, "to": "+13175550114", "key": "demo-sms-night", "timezone": night},
         ),
         ("duplicate key", {**shipped, "to": "+13175550111", "key": "demo-sms-1"}),
