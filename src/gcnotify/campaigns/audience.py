@@ -30,6 +30,8 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Literal, Protocol
 
+import pytz
+
 from gcnotify.campaigns.settings import CampaignChannel, CampaignSettings
 from gcnotify.core.windows import local_date, start_of_day
 
@@ -101,7 +103,9 @@ def campaign_window(run_at: datetime, days: int, zone: str) -> tuple[datetime, d
         raise ValueError(f"days must be at least 1, got {days}")
     first = local_date(run_at, zone) - timedelta(days=days)
     start = start_of_day(first, zone)
-    return start, run_at.astimezone(start.tzinfo)
+    # Through the zone, not start's tzinfo: pytz gives each offset its own, and the run may be
+    # on the other side of a DST change.
+    return start, run_at.astimezone(pytz.timezone(zone))
 
 
 def campaign_key(campaign_id: str, contact: str) -> str:
