@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlencode
 
 from gcnotify.core.model import Queue
 from gcnotify.devserver.aggregates import AggregatesQueryError, run_aggregates_query
+from gcnotify.devserver.details_endpoints import DetailsEndpoints
 from gcnotify.devserver.dnc_endpoints import DncEndpoints
 from gcnotify.devserver.http_base import (
     RecordedRequest,
@@ -123,6 +124,8 @@ class GenesysStandIn(StandInServer):
         self.messaging = MessagingEndpoints(self)
         # Outbound DNC lists: read, export, PATCH (the DNC sync).
         self.dnc = DncEndpoints(self)
+        # Conversation details (sync query, async jobs) and external contacts (campaigns).
+        self.details = DetailsEndpoints(self)
         # Tests set it to answer a wrong-shaped body: (query, real answer) -> the answer sent.
         self.rewrite_aggregates: (
             Callable[[Mapping[str, Any], dict[str, Any]], dict[str, Any]] | None
@@ -219,6 +222,9 @@ class GenesysStandIn(StandInServer):
                 f"permission(s): [{permission}]",
                 "missing.any.permissions",
             )
+        details = self.details.route(request)
+        if details is not None:
+            return details
         dnc = self.dnc.route(request)
         if dnc is not None:
             return dnc
