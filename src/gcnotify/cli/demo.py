@@ -164,10 +164,12 @@ def start_stack(
     latency_ms: float = 0.0,
     ports: tuple[int, int, int] = (0, 0, 0),
     standup: bool = False,
+    moto_url: str | None = None,
 ) -> Iterator[DemoStack]:
     """Start the stand-ins and moto, store the secret, write the config; stop on exit.
 
-    Port 0 (the default) picks free ports; the servers listen on 127.0.0.1 only.
+    Port 0 (the default) picks free ports; the servers listen on 127.0.0.1 only. ``moto_url``:
+    a moto server already running (in its own process, for a benchmark), reset and used instead.
     """
     import boto3
     import requests
@@ -189,14 +191,15 @@ def start_stack(
     genesys.latency = sendgrid.latency = latency_ms / 1000.0
     from gcnotify.devserver.moto_server import SerializedMotoServer
 
-    moto = SerializedMotoServer(port=ports[2])
+    moto = SerializedMotoServer(port=ports[2]) if moto_url is None else None
     genesys.start()
     sendgrid.start()
-    moto.start()
+    if moto is not None:
+        moto.start()
     try:
-        moto_url = moto.url
+        url: str = moto.url if moto is not None else str(moto_url)
         # moto keeps its state per process: start every stack from an empty account.
-        requests.post(f"{moto_url}/moto-api/reset", timeout=10).raise_for_status()
+        requests.post(f"{url}/moto-api/reset", timeout=10).raise_for_status()
         aws = {
             "AWS_ACCESS_KEY_ID": "demo",
             "AWS_SECRET_ACCESS_KEY": "demo",
@@ -207,10 +210,10 @@ def start_stack(
             aws_secret_access_key="demo",  # noqa: S106 - moto accepts any key
             region_name="us-east-1",
         )
-        session.client("secretsmanager", endpoint_url=moto_url).create_secret(
+        session.client("secretsmanager", endpoint_url=url).create_secret(
             Name=DEMO_SECRET_ID, SecretString=json.dumps(secret)
         )
-        create_ledger_table(session.client("dynamodb", endpoint_url=moto_url), DEMO_LEDGER_TABLE)
+        create_ledger_table(session.client("dynamodb", endpoint_url=url), DEMO_LEDGER_TABLE)
         workdir.mkdir(parents=True, exist_ok=True)
         config_path = workdir / "demo-gcnotify.yaml"
         write_demo_config(config_path, queues, standup=standup)
@@ -222,13 +225,14 @@ def start_stack(
             "GCNOTIFY_GENESYS_API_URL": genesys.url,
             "GCNOTIFY_SENDGRID_API_URL": sendgrid.url,
             "GCNOTIFY_LEDGER_TABLE": DEMO_LEDGER_TABLE,
-            "AWS_ENDPOINT_URL": moto_url,
+            "AWS_ENDPOINT_URL": url,
         }
-        yield DemoStack(genesys=genesys, sendgrid=sendgrid, moto_url=moto_url, environ=environ)
+        yield DemoStack(genesys=genesys, sendgrid=sendgrid, moto_url=url, environ=environ)
     finally:
         genesys.close()
         sendgrid.close()
-        moto.stop()
+        if moto is not None:
+            moto.stop()
 
 
 def run_demo(

@@ -89,7 +89,12 @@ class NotifyStack:
 
 @contextmanager
 def notify_stack(
-    workdir: Path, *, latency_ms: float = 0.0, rate: int = 600, visibility: int = 30
+    workdir: Path,
+    *,
+    latency_ms: float = 0.0,
+    rate: int = 600,
+    visibility: int = 30,
+    moto_url: str | None = None,
 ) -> Iterator[NotifyStack]:
     """Start the stand-ins, create the tables and queues, write a notifications config."""
     import boto3
@@ -97,7 +102,7 @@ def notify_stack(
     from gcnotify.aws.messages import create_messages_table
     from gcnotify.aws.suppression import create_suppression_table
 
-    with start_stack(workdir, latency_ms=latency_ms) as base:
+    with start_stack(workdir, latency_ms=latency_ms, moto_url=moto_url) as base:
         session = boto3.session.Session(
             aws_access_key_id="demo",
             aws_secret_access_key="demo",  # noqa: S106 - moto accepts any key
