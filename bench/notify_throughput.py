@@ -318,7 +318,7 @@ def run_pipeline(
     """One scenario on a fresh stack; see the module docstring."""
     with (
         tempfile.TemporaryDirectory(prefix="gcnotify-bench-") as tmp,
-        notify_stack(Path(tmp), latency_ms=latency_ms, rate=rate) as stack,
+        notify_stack(Path(tmp), latency_ms=latency_ms, rate=rate, moto_url=MOTO_URL) as stack,
     ):
         for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
             os.environ[key] = stack.environ[key]
@@ -485,7 +485,7 @@ def run_naive(
     chosen = work.requests[:sample]
     with (
         tempfile.TemporaryDirectory(prefix="gcnotify-bench-") as tmp,
-        notify_stack(Path(tmp), latency_ms=latency_ms) as stack,
+        notify_stack(Path(tmp), latency_ms=latency_ms, moto_url=MOTO_URL) as stack,
     ):
         secrets = boto3.client(
             "secretsmanager", endpoint_url=stack.base.moto_url, region_name="us-east-1"
@@ -554,6 +554,39 @@ HEADER = (
 )
 
 
+MOTO_URL: str | None = None  # a moto server in its own process (--moto-process)
+
+
+def _moto_process() -> Callable[[], None]:
+    """Start moto's own server on a free port in a child process; set MOTO_URL; return a stop."""
+    import socket
+    import subprocess
+    import sys
+
+    global MOTO_URL  # noqa: PLW0603 - one bench run, one server
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # moto's own server, with the stand-ins' faster SQS clock (gcnotify.devserver.moto_server).
+    run = (
+        "import sys; from gcnotify.devserver.moto_server import fast_sqs_clock; fast_sqs_clock(); "
+        "from moto.server import main; main(sys.argv[1:])"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", run, "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    MOTO_URL = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            requests.get(f"{MOTO_URL}/moto-api/", timeout=1)
+            break
+        except requests.RequestException:
+            time.sleep(0.1)
+    return child.terminate
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
@@ -579,7 +612,14 @@ def main() -> int:
     parser.add_argument("--stall", type=float, default=30.0, help="seconds without a send")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per scenario")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--moto-process",
+        action="store_true",
+        help="run moto in its own process (frees this one's CPU and lock for the pipeline)",
+    )
     args = parser.parse_args()
+    if args.moto_process:
+        _moto_process()
     logging.disable(logging.INFO)
     now = datetime.now(UTC)
     shares = {

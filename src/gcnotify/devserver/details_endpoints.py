@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from gcnotify.devserver.conversations import ConversationModel, stamp
+from gcnotify.devserver.genesys_errors import error_response
 from gcnotify.devserver.http_base import (
     RecordedRequest,
     Response,
@@ -81,15 +82,7 @@ def async_validator() -> Any:
 
 
 def _error(status: int, message: str, code: str = "bad.request") -> Response:
-    body = {
-        "message": message,
-        "code": code,
-        "status": status,
-        "contextId": str(uuid.uuid4()),
-        "details": [],
-        "errors": [],
-    }
-    return Response(status, body)
+    return error_response(status, message, code)
 
 
 class _Refused(Exception):

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gcnotify.devserver.genesys_errors import error_response
 from gcnotify.devserver.http_base import (
     RecordedRequest,
     Response,
@@ -42,15 +43,7 @@ _KINDS = {"phonenumbers": ("Phone", "phoneNumbers"), "emailaddresses": ("Email",
 
 
 def _error(status: int, message: str, code: str) -> Response:
-    body = {
-        "message": message,
-        "code": code,
-        "status": status,
-        "contextId": str(uuid.uuid4()),
-        "details": [],
-        "errors": [],
-    }
-    return Response(status, body)
+    return error_response(status, message, code)
 
 
 def _email_validator() -> Any:

@@ -16,7 +16,6 @@ import math
 import secrets
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +25,7 @@ from gcnotify.core.model import Queue
 from gcnotify.devserver.aggregates import AggregatesQueryError, run_aggregates_query
 from gcnotify.devserver.details_endpoints import DetailsEndpoints
 from gcnotify.devserver.dnc_endpoints import DncEndpoints
+from gcnotify.devserver.genesys_errors import error_body, error_response
 from gcnotify.devserver.http_base import (
     RecordedRequest,
     Response,
@@ -54,37 +54,7 @@ _PERMISSIONS = {
     QUEUES_PATH: "routing:queue:view",
     AGGREGATES_PATH: "analytics:conversationAggregate:view",
 }
-_CODES = {
-    400: "bad.request",
-    401: "bad.credentials",
-    403: "missing.any.permissions",
-    404: "not.found",
-    405: "method.not.allowed",
-    408: "request.timeout",
-    413: "request.entity.too.large",
-    415: "unsupported.media.type",
-    429: "too.many.requests.retry.after",
-    500: "internal.server.error",
-    502: "bad.gateway",
-    503: "service.unavailable",
-    504: "gateway.timeout",
-}
-
-
-def error_body(status: int, message: str, code: str | None = None) -> dict[str, Any]:
-    """A Genesys ``ErrorBody`` (``message``, ``code``, ``status``) with a fresh ``contextId``."""
-    return {
-        "message": message,
-        "code": code or _CODES.get(status, "error"),
-        "status": status,
-        "contextId": str(uuid.uuid4()),
-        "details": [],
-        "errors": [],
-    }
-
-
-def _error(status: int, message: str, code: str | None = None) -> Response:
-    return Response(status, error_body(status, message, code))
+_error = error_response
 
 
 class GenesysStandIn(StandInServer):

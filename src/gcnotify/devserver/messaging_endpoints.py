@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from gcnotify.devserver.genesys_errors import error_response
 from gcnotify.devserver.http_base import (
     RecordedRequest,
     Response,
@@ -56,15 +57,7 @@ _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 
 
 def _error(status: int, message: str, code: str) -> Response:
-    body = {
-        "message": message,
-        "code": code,
-        "status": status,
-        "contextId": str(uuid.uuid4()),
-        "details": [],
-        "errors": [],
-    }
-    return Response(status, body)
+    return error_response(status, message, code)
 
 
 def _stamp(moment: datetime) -> str:

@@ -19,6 +19,7 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from gcnotify.devserver.aggregates import AggregatesQueryError, parse_interval, run_aggregates_query
+from gcnotify.devserver.genesys_errors import error_response
 from gcnotify.devserver.http_base import (
     RecordedRequest,
     Response,
@@ -46,15 +47,7 @@ _MIN_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Typ
 
 
 def _error(status: int, message: str, code: str) -> Response:
-    body = {
-        "message": message,
-        "code": code,
-        "status": status,
-        "contextId": str(uuid.uuid4()),
-        "details": [],
-        "errors": [],
-    }
-    return Response(status, body)
+    return error_response(status, message, code)
 
 
 @dataclass
