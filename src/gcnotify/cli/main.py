@@ -108,6 +108,13 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--timezone", help="the recipient's IANA zone")
     send.add_argument("--config", type=Path, help="config path")
 
+    campaign = sub.add_parser(
+        "campaign", help="preview or run a configured campaign (the campaign function's path)"
+    )
+    campaign.add_argument("action", choices=("preview", "run"), help="preview: queue nothing")
+    campaign.add_argument("id", help="the campaign id (campaigns[].id)")
+    campaign.add_argument("--config", type=Path, help="config path")
+
     from gcnotify.cli.suppress import register as register_suppress
 
     register_suppress(sub)
@@ -118,10 +125,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "which",
         nargs="?",
-        choices=("report", "standup", "all", "notify"),
+        choices=("report", "standup", "all", "notify", "campaign"),
         default="all",
         help="which pipeline to run: the queue reports, the standup pack, all the reports "
-        "(default), or notify (notifications across channels)",
+        "(default), notify (notifications across channels) or campaign",
     )
     demo.add_argument(
         "--out",
@@ -197,6 +204,19 @@ def _send(args: argparse.Namespace) -> int:
     return 0 if outcome.status != "rejected" else 2
 
 
+def _campaign(args: argparse.Namespace) -> int:
+    """Preview (a dry run) or run one campaign through the campaign handler's own code."""
+    from gcnotify.handlers.campaign import handle
+
+    environ = dict(os.environ)
+    if args.config is not None:
+        environ["GCNOTIFY_CONFIG"] = str(args.config)
+    event = {"campaign": args.id, "dry_run": args.action == "preview"}
+    summary = handle(event, environ=environ)
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    return 1 if summary.get("rejected") else 0
+
+
 def _dates(args: argparse.Namespace) -> list[date | None]:
     """The business dates to run: one (--date), a range (--from/--to), or none (now)."""
     if (args.date_from is None) != (args.date_to is None):
@@ -248,10 +268,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "send":
             return _send(args)
+        if args.command == "campaign":
+            return _campaign(args)
         if args.command == "suppress":
             from gcnotify.cli.suppress import run as run_suppress
 
             return run_suppress(args)
+        if args.which == "campaign":
+            from gcnotify.cli.demo_campaign import run_campaign_demo
+
+            return run_campaign_demo(out=args.out, latency_ms=args.latency_ms)
         if args.which == "notify":
             from gcnotify.cli.demo_notify import run_notify_demo
 

@@ -1,4 +1,4 @@
-"""What the notification handlers (intake, data action, sender) build once per container.
+"""What the notification handlers (intake, data action, sender, campaign) build once per container.
 
 The config (with its ``messaging:`` block validated, templates compiled), the boto3 clients and
 the table and queue seams are made on first use and reused by warm invocations. Credentials are
@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from gcnotify.core.config import load_config
-from gcnotify.core.errors import ConfigError, GcnotifyError
+from gcnotify.core.errors import ConfigError, ConfigProblem, GcnotifyError
 from gcnotify.messaging.settings import messaging_block, messaging_of
 from gcnotify.runtime.resources import read_template
 from gcnotify.runtime.settings import Settings
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from gcnotify.aws.queue import Outbox
     from gcnotify.aws.secrets import Credentials
     from gcnotify.aws.suppression import SuppressionTable
+    from gcnotify.campaigns.settings import CampaignSettings
     from gcnotify.core.model import Config
     from gcnotify.genesys.client import GenesysClient
     from gcnotify.messaging.settings import MessagingSettings
@@ -151,6 +152,40 @@ class NotifyState:
             self._seams["outbox"] = Outbox(self.client("sqs", QueueError), url)
         outbox: Outbox = self._seams["outbox"]
         return outbox
+
+    @property
+    def campaigns(self) -> tuple[CampaignSettings, ...]:
+        """The ``campaigns:`` block, validated and checked against the messaging block once.
+
+        Only the campaign function reads it, so the other functions neither parse nor fail on it.
+        """
+        if "campaigns" not in self._seams:
+            from gcnotify.campaigns.settings import cross_check, load_campaigns
+
+            source = str(self.settings.config_path)
+            raw = self.config.blocks.get("campaigns")
+            if raw is None:
+                raise ConfigError(
+                    [
+                        ConfigProblem(
+                            "campaigns",
+                            "is missing: list each campaign with id, audience, channel, template "
+                            "and timezone (docs/CAMPAIGNS.md)",
+                        )
+                    ],
+                    source,
+                    note="nothing was read or queued",
+                )
+            try:
+                campaigns = load_campaigns(raw, source=source)
+            except ConfigError as exc:
+                raise ConfigError(exc.problems, source, note="nothing was read or queued") from None
+            problems = [ConfigProblem(p, m) for p, m in cross_check(campaigns, self.messaging)]
+            if problems:
+                raise ConfigError(problems, source, note="nothing was read or queued")
+            self._seams["campaigns"] = campaigns
+        found: tuple[CampaignSettings, ...] = self._seams["campaigns"]
+        return found
 
     def credentials(self) -> Credentials:
         """The secret, read once per container; the intake's shared secret key included."""
