@@ -23,10 +23,8 @@ block too (the template and its channel, the channel's sender, the template's va
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
-import reprlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import time
@@ -37,6 +35,9 @@ import pytz
 
 from gcnotify.core.errors import ConfigError, ConfigProblem, EventError
 from gcnotify.core.model import Config
+from gcnotify.core.show import closest as _closest
+from gcnotify.core.show import did_you_mean as _hint
+from gcnotify.core.show import show as _show
 
 __all__ = [
     "AUDIENCE_KEYS",
@@ -90,27 +91,6 @@ Variable = str | int | float | bool
 _ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _DAILY = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
-
-_REPR = reprlib.Repr()
-_REPR.maxlevel = 2
-_REPR.maxstring = _REPR.maxother = 60
-
-
-def _show(value: object) -> str:
-    """A short repr, so a large value never floods a config problem."""
-    text = _REPR.repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _closest(value: str, choices: Sequence[str], n: int = 1) -> list[str]:
-    """The choices closest to ``value``, case-insensitively; empty when none is close."""
-    lowered = {c.lower(): c for c in choices}
-    return [lowered[m] for m in difflib.get_close_matches(value.lower(), list(lowered), n, 0.6)]
-
-
-def _hint(value: object, choices: Sequence[str], n: int = 1) -> str:
-    close = _closest(value, choices, n) if isinstance(value, str) else []
-    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
 
 @dataclass(frozen=True)

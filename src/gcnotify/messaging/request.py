@@ -27,7 +27,6 @@ import difflib
 import json
 import math
 import re
-import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +34,7 @@ from types import MappingProxyType
 from typing import Literal, cast
 
 from gcnotify.core.errors import RequestError
+from gcnotify.core.show import show as _show
 from gcnotify.core.text import header_problem
 from gcnotify.messaging.policy import e164_problem, timezone_problem
 
@@ -79,16 +79,6 @@ _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _EMAIL = re.compile(r"[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _MAX_ADDRESS = 320  # the longest email address RFC 5321 allows; far above any phone number
-
-_REPR = reprlib.Repr()
-_REPR.maxlevel = 2
-_REPR.maxstring = _REPR.maxother = 60
-
-
-def _show(value: object) -> str:
-    """A short repr, so a huge or deep value never floods the error message."""
-    text = _REPR.repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 Variable = str | int | float | bool

@@ -25,9 +25,7 @@ Defaults where nothing is configured, and why:
 
 from __future__ import annotations
 
-import difflib
 import re
-import reprlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import time, timedelta
@@ -37,6 +35,8 @@ import pytz
 
 from gcnotify.core.errors import ConfigError, ConfigProblem, MessageTemplateError
 from gcnotify.core.model import Config
+from gcnotify.core.show import did_you_mean as _hint
+from gcnotify.core.show import show as _show
 from gcnotify.core.text import header_problem
 from gcnotify.messaging.policy import (
     SendWindow,
@@ -119,21 +119,6 @@ _SECRET_KEY = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 _KEYWORD = re.compile(r"[A-Za-z0-9]{1,20}")
 # Each segment starts with a letter, digit or _: no absolute path, no "..", no hidden file.
 _FILE_PATH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)*")
-
-_REPR = reprlib.Repr()
-_REPR.maxlevel = 2
-_REPR.maxstring = _REPR.maxother = 60
-
-
-def _show(value: object) -> str:
-    """A short repr, so a large value never floods a config problem."""
-    text = _REPR.repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _hint(value: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 @dataclass(frozen=True)
