@@ -159,6 +159,35 @@ print(total, bad)
     return int(out[0]), int(out[1])
 
 
+# The notification functions share the artifact; each handler module after boto3, alone.
+NOTIFY_HANDLERS = ("intake", "data_action", "sender", "dnc_sync")
+NOTIFY_STEP = """
+import sys, time
+import boto3
+t0 = time.perf_counter()
+import importlib
+importlib.import_module("gcnotify.handlers." + sys.argv[2])
+print(time.perf_counter() - t0)
+"""
+
+
+def notify_handlers_ms(python: str, root: Path, runs: int) -> dict[str, float]:
+    """Median ms each notification handler module adds after ``import boto3``."""
+    samples: dict[str, list[float]] = {name: [] for name in NOTIFY_HANDLERS}
+    for _ in range(runs):
+        for name in NOTIFY_HANDLERS:
+            out = subprocess.run(
+                [python, "-c", NOTIFY_STEP, str(root), name],
+                env=_env(root),
+                cwd=root,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            samples[name].append(float(out.stdout.split()[0]))
+    return {name: statistics.median(v) * 1000 for name, v in samples.items()}
+
+
 # The first two boto3 clients a cold start creates (Secrets Manager, then the ledger's DynamoDB).
 CLIENTS = """
 import time
@@ -360,6 +389,14 @@ def main() -> int:
                 f"{args.runs}: shipped artifact ({kept} service models kept by build.mk) "
                 f"{trimmed_ms:.1f} ms; same artifact with all {every} models {full_ms:.1f} ms"
             )
+        notify = notify_handlers_ms(python, shipped, args.runs)
+        print()
+        print(
+            "notification handlers, each module after `import boto3` on the shipped artifact "
+            f"(median of {args.runs}; they import the messaging core, Jinja2 and phonenumbers "
+            "included, at module load): "
+            + ", ".join(f"{name} {ms:.1f} ms" for name, ms in notify.items())
+        )
         if args.importtime:
             print()
             print(
