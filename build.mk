@@ -1,6 +1,7 @@
 # The `sam build` recipe for every function of template.yaml (Metadata BuildMethod makefile):
-# the report, download, intake, data action, sender and DNC sync functions all run from the same
-# artifact, so their targets share one recipe (SAM builds each makefile function on its own).
+# the report, download, intake, data action, sender, DNC sync and campaign functions all run from
+# the same artifact, so their targets share one recipe (SAM builds each makefile function on its
+# own).
 #
 # SAM runs `make build-<function>` with ARTIFACTS_DIR set, using the repo Makefile, which
 # includes this file. By hand, without the network (no dependencies installed):
@@ -37,7 +38,7 @@ LAMBDA_PYTHON ?= $(eval LAMBDA_PYTHON := $(shell \
 		&& { echo $$p; break; }; done))$(LAMBDA_PYTHON)
 
 LAMBDA_FUNCTIONS := ReportFunction DownloadFunction IntakeFunction DataActionFunction \
-	SenderFunction DncSyncFunction
+	SenderFunction DncSyncFunction CampaignFunction
 
 .PHONY: $(addprefix build-,$(LAMBDA_FUNCTIONS))
 

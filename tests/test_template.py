@@ -66,6 +66,7 @@ NOTIFICATION_FUNCTIONS = (
     "DataActionFunction",
     "SenderFunction",
     "DncSyncFunction",
+    "CampaignFunction",
 )
 NOTIFICATION_ENV_VARS: dict[str, Any] = {
     "GCNOTIFY_CONFIG": "",
@@ -90,6 +91,7 @@ HANDLERS = {
     "DataActionFunction": "gcnotify.handlers.data_action.lambda_handler",
     "SenderFunction": "gcnotify.handlers.sender.lambda_handler",
     "DncSyncFunction": "gcnotify.handlers.dnc_sync.lambda_handler",
+    "CampaignFunction": "gcnotify.handlers.campaign.lambda_handler",
 }
 
 
@@ -264,7 +266,7 @@ def test_sample_scheduled_event_has_the_scheduler_input_keys() -> None:
 
 
 def test_every_function_names_its_agreed_handler() -> None:
-    """The template's functions are exactly these six, each with the handler its code provides."""
+    """The template's functions are exactly these seven, each with the handler its code provides."""
     functions = resources_of_type(TEMPLATE, "AWS::Serverless::Function")
     assert HANDLERS == {name: f["Properties"]["Handler"] for name, f in functions.items()}
 
@@ -1147,6 +1149,8 @@ DYNAMODB_GRANTS = {
         "dynamodb:Scan dynamodb:Query", "SuppressionTable", "SuppressionTable/index/by_channel"
     )
     | pairs("dynamodb:UpdateItem", "SuppressionTable"),
+    "CampaignFunction": pairs("dynamodb:GetItem dynamodb:PutItem", "MessagesTable")
+    | pairs("dynamodb:GetItem", "SuppressionTable"),
 }
 POLL = "sqs:ReceiveMessage sqs:DeleteMessage sqs:GetQueueAttributes sqs:ChangeMessageVisibility"
 SQS_GRANTS = {
@@ -1157,8 +1161,15 @@ SQS_GRANTS = {
     "DataActionFunction": pairs("sqs:SendMessage", "OutboxQueue"),
     "SenderFunction": pairs("sqs:SendMessage", "OutboxQueue") | pairs(POLL, "OutboxQueue"),
     "DncSyncFunction": set(),
+    "CampaignFunction": pairs("sqs:SendMessage", "OutboxQueue"),
 }
-READS_SECRET = ("ReportFunction", "DownloadFunction", "DataActionFunction", "SenderFunction")
+READS_SECRET = (
+    "ReportFunction",
+    "DownloadFunction",
+    "DataActionFunction",
+    "SenderFunction",
+    "CampaignFunction",
+)
 
 
 @pytest.mark.parametrize("name", ALL_FUNCTIONS)
@@ -1335,3 +1346,65 @@ def test_outputs_name_the_notification_urls_queues_and_tables() -> None:
     } == {k: outputs[k] for k in outputs if k.startswith(("Intake", "DataAction", "Outbox"))} | {
         k: outputs[k] for k in ("MessagesTableName", "SuppressionTableName")
     }
+
+
+# --- campaigns ----------------------------------------------------------------------------------
+
+
+def test_campaign_function_has_time_for_a_details_job_and_its_lookups() -> None:
+    """Lambda's longest timeout: the details job alone may be polled for five minutes."""
+    campaign = properties("CampaignFunction")
+    assert 900 == campaign["Timeout"]
+    assert campaign["MemorySize"] >= 512
+
+
+def test_campaign_function_has_no_trigger_of_its_own(translated: dict[str, Any]) -> None:
+    """Nothing invokes a campaign unasked: no event source, schedule or URL (a schedule is the
+    operator's, per campaign: docs/CAMPAIGNS.md)."""
+    assert "Events" not in properties("CampaignFunction")
+    assert "FunctionUrlConfig" not in properties("CampaignFunction")
+    sources = resources_of_type(translated, "AWS::Lambda::EventSourceMapping").values()
+    targets = [s["Properties"]["FunctionName"] for s in sources]
+    assert {"Ref": "CampaignFunction"} not in targets
+
+
+def test_campaign_function_cannot_send_or_claim(translated: dict[str, Any]) -> None:
+    """It takes requests as the intake does; sending is the sender's: no ledger, no pace, no
+    UpdateItem on the messages table, no polling of the outbox."""
+    dynamodb = grants(translated, "CampaignFunctionRole", "dynamodb")
+    assert not {r for _, r in dynamodb} & {"LedgerTable"}
+    assert ("dynamodb:UpdateItem", "MessagesTable") not in dynamodb
+    assert {("sqs:SendMessage", "OutboxQueue")} == grants(translated, "CampaignFunctionRole", "sqs")
+
+
+def test_any_campaign_failure_pages() -> None:
+    """One failed campaign invocation fires CampaignErrorsAlarm."""
+    alarm = ALARMS["CampaignErrorsAlarm"]
+    assert (
+        "AWS/Lambda",
+        "Errors",
+        [{"Name": "FunctionName", "Value": {"Ref": "CampaignFunction"}}],
+        "Sum",
+        0,
+        "GreaterThanThreshold",
+    ) == (
+        alarm["Namespace"],
+        alarm["MetricName"],
+        alarm["Dimensions"],
+        alarm["Statistic"],
+        alarm["Threshold"],
+        alarm["ComparisonOperator"],
+    )
+
+
+def test_the_campaign_handler_reads_what_its_role_allows() -> None:
+    """The campaign path makes only the table and queue calls the role grants: the run reads
+    messages and suppressions with GetItem and writes through the intake (PutItem, SendMessage).
+    """
+    sources = [
+        ROOT / "src/gcnotify/campaigns/run.py",
+        ROOT / "src/gcnotify/handlers/campaign.py",
+    ]
+    text = "\n".join(p.read_text(encoding="utf-8") for p in sources)
+    for call in ("ledger", "pace", ".transition(", ".enqueue("):
+        assert call not in text, call
