@@ -193,3 +193,21 @@ def test_a_config_without_campaigns_says_how_to_add_them(
     finally:
         notify_state.reset()
     assert "campaigns: is missing" in capsys.readouterr().err
+
+
+def test_validate_checks_the_campaigns_against_the_messaging_block(
+    stack: NotifyStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """gcnotify validate lists the campaigns; a template of another channel is exit 2, by path."""
+    import yaml
+
+    source = Path(stack.environ["GCNOTIFY_CONFIG"])
+    assert 0 == main(["validate", "--config", str(source)])
+    assert f"campaigns: 4: {CAMPAIGN_ID}, sms-followup" in capsys.readouterr().out
+    config = yaml.safe_load(source.read_text(encoding="utf-8"))
+    config["campaigns"][1]["template"] = "web-followup"
+    path = tmp_path / "wrong-channel.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    assert 2 == main(["validate", "--config", str(path)])
+    err = capsys.readouterr().err
+    assert "campaigns[1].template: 'web-followup' is a webmessaging template, not sms" in err

@@ -157,20 +157,38 @@ def _configure_logging(verbose: bool) -> None:
 
 
 def _validate(config_path: Path | None) -> int:
+    from gcnotify.campaigns.settings import campaigns_block
     from gcnotify.core.config import load_config
     from gcnotify.messaging.settings import MessagingSettings, messaging_block
     from gcnotify.runtime.resources import read_template
     from gcnotify.runtime.settings import Settings
 
     path = config_path or Settings.from_env(os.environ).config_path
-    config = load_config(path, blocks={"messaging": messaging_block(read_template)})
+    blocks = {"messaging": messaging_block(read_template), "campaigns": campaigns_block()}
+    config = load_config(path, blocks=blocks)
+    messaging = config.blocks.get("messaging")
+    campaign_ids: list[str] = []
+    if "campaigns" in config.blocks:
+        # What only both blocks together show: templates, channels, variables.
+        from gcnotify.campaigns.settings import campaigns_of, cross_check
+        from gcnotify.core.errors import ConfigProblem
+
+        campaigns = campaigns_of(config)
+        if not isinstance(messaging, MessagingSettings):
+            missing = ConfigProblem("messaging", "is missing: campaigns send through its templates")
+            raise ConfigError([missing], str(path))
+        found = [ConfigProblem(p, m) for p, m in cross_check(campaigns, messaging)]
+        if found:
+            raise ConfigError(found, str(path))
+        campaign_ids = [c.id for c in campaigns]
     print(
         f"{path}: OK — {len(config.reports)} report(s): {', '.join(r.id for r in config.reports)}"
     )
-    messaging = config.blocks.get("messaging")
     if isinstance(messaging, MessagingSettings):
         ids = ", ".join(t.id for t in messaging.templates)
         print(f"  messaging: {len(messaging.templates)} template(s): {ids}")
+    if "campaigns" in config.blocks:
+        print(f"  campaigns: {len(campaign_ids)}: {', '.join(campaign_ids)}")
     return 0
 
 
