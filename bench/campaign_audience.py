@@ -1,0 +1,236 @@
+"""A campaign audience from a large conversation history: gcnotify's path against the naive loop.
+
+The Genesys stand-in runs in its own process (so its model and pages neither share this GIL nor
+show in this process's memory), with ``--conversations`` conversations over 30 days and
+``--latency-ms`` added to every request. The audience is a 30-day ``--media`` audience (voice by
+default: 40 % of the model's conversations) notified by SMS.
+
+- gcnotify: ``ConversationDetails`` (an async job up to the datalake's availability, results
+  pages of 1,000 by cursor, the sync query for the hours after) streamed into the
+  ``AudienceBuilder``, each distinct customer's contact looked up once (``ExternalContacts``).
+- naive: the sync query over the whole window, pages of 100, every page collected into one list,
+  then one loop over the conversations looking up the contact of every customer participant
+  (no cache), de-duplicated at the end.
+
+Columns: Genesys API calls (token and retries included) against the floor (one call per results
+page plus one per contact lookup, the job's creation and polls left out), wall time, peak memory
+of this process (tracemalloc), conversations read and recipients found (the two must agree on
+recipients). The suppression table and past keys are left out (in-memory "no"): they cost the
+same DynamoDB read per customer on both paths.
+
+Usage: python bench/campaign_audience.py [--conversations 100000] [--latency-ms 80]
+       [--media voice] [--skip-naive] [--naive-limit N]
+The stand-in's process: python bench/campaign_audience.py --serve COUNT LATENCY_MS
+Not part of ``make bench``: at 80 ms the lookups alone take an hour at full size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from gcnotify.campaigns import AudienceBuilder, campaign_window, parse_campaigns
+from gcnotify.campaigns.settings import CampaignSettings
+from gcnotify.core.errors import GenesysRequestError
+from gcnotify.genesys.client import GenesysClient
+from gcnotify.genesys.contacts import CONTACT_PERMISSION, CONTACTS_PATH, parse_contact
+from gcnotify.genesys.details import (
+    DETAILS_PERMISSION,
+    DETAILS_QUERY_PATH,
+    ConversationDetails,
+    details_query,
+)
+
+CLIENT_ID = "bench-client"
+CLIENT_SECRET = "bench-secret"  # noqa: S105 - the stand-in's, in its own process
+
+
+def serve(count: int, latency_ms: float) -> int:
+    """The stand-in, in this (child) process, until standard input closes."""
+    from gcnotify.cli.demo import demo_queues
+    from gcnotify.devserver.genesys_server import GenesysStandIn
+
+    stand_in = GenesysStandIn(demo_queues(12), client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    stand_in.details.configure(count=count, days=30, seed=7)
+    stand_in.details.results_page_size_max = 1000
+    stand_in.details.polls_to_finish = 1
+    stand_in.start()
+    _ = stand_in.details.model  # built now, not inside the first measured request
+    stand_in.latency = latency_ms / 1000.0
+    print(json.dumps({"url": stand_in.url}), flush=True)
+    sys.stdin.read()
+    stand_in.close()
+    return 0
+
+
+def campaign_of(media: str) -> CampaignSettings:
+    raw = {
+        "id": "bench",
+        "audience": {"media": media, "days": 30, "exclude_active": False},
+        "channel": "sms",
+        "template": "bench",
+        "timezone": "UTC",
+    }
+    parsed = parse_campaigns([raw], print)
+    assert parsed is not None
+    return parsed[0]
+
+
+@dataclass
+class Row:
+    way: str
+    calls: int
+    floor: int
+    seconds: float
+    peak_mb: float
+    conversations: int
+    recipients: int
+    lookups: int
+
+
+def measured(run: Callable[[], tuple[int, int, int, int]], client: GenesysClient, way: str) -> Row:
+    client.calls = 0
+    tracemalloc.start()
+    started = time.perf_counter()
+    conversations, recipients, lookups, floor = run()
+    seconds = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return Row(way, client.calls, floor, seconds, peak / 1e6, conversations, recipients, lookups)
+
+
+def gcnotify_way(client: GenesysClient, campaign: CampaignSettings, now: datetime) -> Row:
+    from gcnotify.genesys.contacts import ExternalContacts
+
+    def run() -> tuple[int, int, int, int]:
+        details = ConversationDetails(client, sleep=lambda _: None)
+        contacts = ExternalContacts(client)
+        builder = AudienceBuilder.for_campaign(
+            campaign,
+            is_suppressed=lambda _c, _a: False,
+            already=lambda _k: False,
+            contact_lookup=contacts.get,
+        )
+        start, end = campaign_window(now, campaign.audience.days, campaign.timezone)
+        builder.consume(
+            details.conversations(
+                start,
+                end,
+                media_type=campaign.audience.media_type,
+                message_type=campaign.audience.message_type,
+            )
+        )
+        audience = builder.result()
+        floor = details.last.pages + contacts.fetched
+        return audience.conversations, len(audience.recipients), contacts.fetched, floor
+
+    return measured(run, client, "gcnotify (job + cursor, cached lookups)")
+
+
+def naive_way(
+    client: GenesysClient, campaign: CampaignSettings, now: datetime, limit: int | None
+) -> Row:
+    def run() -> tuple[int, int, int, int]:
+        start, end = campaign_window(now, campaign.audience.days, campaign.timezone)
+        everything: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            body = details_query(
+                start=start,
+                end=end,
+                media_type=campaign.audience.media_type,
+                message_type=campaign.audience.message_type,
+                page_size=100,
+                page_number=page,
+            )
+            answer = client.post_json(DETAILS_QUERY_PATH, body, permission=DETAILS_PERMISSION)
+            found = answer.get("conversations") or []
+            everything.extend(found)
+            if len(found) < 100:
+                break
+            page += 1
+        pages = page
+        recipients: dict[str, str] = {}
+        lookups = 0
+        for conversation in everything:
+            for participant in conversation.get("participants", []):
+                contact_id = participant.get("externalContactId")
+                if participant.get("purpose") != "customer" or not contact_id:
+                    continue
+                if limit is not None and lookups >= limit:
+                    continue
+                lookups += 1
+                path = CONTACTS_PATH.format(contact_id=contact_id)
+                try:
+                    contact = parse_contact(client.get_json(path, permission=CONTACT_PERMISSION))
+                except GenesysRequestError as exc:  # a contact that is gone: skipped
+                    if exc.status != 404:
+                        raise
+                    continue
+                if contact.phones:
+                    recipients.setdefault(contact.phones[0], contact.id)
+        return len(everything), len(set(recipients.values())), lookups, pages + lookups
+
+    return measured(run, client, "naive (sync pages of 100, one loop)")
+
+
+def main() -> int:
+    if len(sys.argv) == 4 and sys.argv[1] == "--serve":
+        return serve(int(sys.argv[2]), float(sys.argv[3]))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--conversations", type=int, default=100_000)
+    parser.add_argument("--latency-ms", type=float, default=80.0)
+    parser.add_argument("--media", default="voice")
+    parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument(
+        "--naive-limit", type=int, help="stop the naive loop's lookups after this many"
+    )
+    args = parser.parse_args()
+    # This same script, with this interpreter.
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(args.conversations), str(args.latency_ms)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        url = json.loads(child.stdout.readline())["url"]
+        client = GenesysClient(
+            login_url=url, api_url=url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+        )
+        campaign = campaign_of(args.media)
+        now = datetime.now(UTC)
+        rows = [gcnotify_way(client, campaign, now)]
+        if not args.skip_naive:
+            rows.append(naive_way(client, campaign, now, args.naive_limit))
+    finally:
+        if child.stdin is not None:
+            child.stdin.close()
+        child.wait(30)
+    print(
+        f"{args.conversations:,} conversations in the stand-in, {args.latency_ms:g} ms per "
+        f"request, 30-day {args.media} audience"
+    )
+    print(
+        f"{'way':<42} {'calls':>7} {'floor':>7} {'seconds':>8} {'peak MB':>8} "
+        f"{'convs':>7} {'lookups':>8} {'recipients':>10}"
+    )
+    for row in rows:
+        print(
+            f"{row.way:<42} {row.calls:>7,} {row.floor:>7,} {row.seconds:>8.1f} "
+            f"{row.peak_mb:>8.1f} {row.conversations:>7,} {row.lookups:>8,} {row.recipients:>10,}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
