@@ -458,6 +458,20 @@ def test_drain_of_an_empty_queue_returns(sqs: Any) -> None:
     assert (0, []) == (stats.batches, handler.events)
 
 
+def test_a_drain_may_leave_messages_held_back_on_purpose(sqs: Any) -> None:
+    """A delayed message keeps drain running unless it is told not to count such messages."""
+    url = make_queue(sqs)
+    send(sqs, url, "later", DelaySeconds=60)
+    handler = Recorder()
+    mapping = EventSourceMapping(sqs, url, handler, function_timeout=1)
+    waited = mapping.drain(idle_for=0.05, timeout=0.5)
+    assert not waited.drained
+    quick = mapping.drain(idle_for=0.05, timeout=DEADLINE, count_delayed=False)
+    assert quick.drained
+    assert handler.events == []
+    assert queue_attribute(sqs, url, "ApproximateNumberOfMessagesDelayed") == "1"
+
+
 def test_the_background_poller_delivers_until_stopped(sqs: Any) -> None:
     """start() polls on its own thread; stop() lets it finish and returns the counts."""
     url = make_queue(sqs)

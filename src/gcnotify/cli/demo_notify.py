@@ -288,7 +288,7 @@ def run_notify_demo(*, out: Path, latency_ms: float = 0.0) -> int:
                 batch_size=10,
                 function_timeout=20,
             )
-            mapping.drain(idle_for=0.5, timeout=20)
+            mapping.drain(idle_for=0.5, timeout=20, count_delayed=False)
             state = notify_state.state(env)
             print("Outcomes (messages table):")
             for label, request in demo_requests(now):

@@ -368,11 +368,13 @@ class EventSourceMapping:
             return BatchOutcome(request_id=None, message_ids=())
         return self._settle(self._invoke(messages))
 
-    def drain(self, *, idle_for: float, timeout: float) -> DrainStats:
+    def drain(self, *, idle_for: float, timeout: float, count_delayed: bool = True) -> DrainStats:
         """Run until the queue stayed empty for ``idle_for`` seconds, or ``timeout`` passed.
 
-        Empty means ApproximateNumberOfMessages, …NotVisible and …Delayed all 0, with no batch
-        in the handler. Batches still in the handler at the timeout finish and are settled.
+        Empty means ApproximateNumberOfMessages, …NotVisible and (with ``count_delayed``)
+        …Delayed all 0, with no batch in the handler. Without ``count_delayed``, messages held
+        back on purpose (a deferral, a re-queue for later) do not keep the drain running.
+        Batches still in the handler at the timeout finish and are settled.
         """
         self._refuse_if_running("drain")
         tally = _Tally()
@@ -383,7 +385,7 @@ class EventSourceMapping:
         def idle() -> bool:
             nonlocal empty_since, drained
             now = self._clock()
-            if not self._queue_is_empty():
+            if not self._queue_is_empty(count_delayed=count_delayed):
                 empty_since = None
                 return False
             empty_since = now if empty_since is None else empty_since
@@ -490,12 +492,10 @@ class EventSourceMapping:
             between()
             self._stop.wait(min(self._poll_interval, left))
 
-    def _queue_is_empty(self) -> bool:
-        names = [
-            "ApproximateNumberOfMessages",
-            "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed",
-        ]
+    def _queue_is_empty(self, *, count_delayed: bool = True) -> bool:
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        if count_delayed:
+            names.append("ApproximateNumberOfMessagesDelayed")
         attributes = self._sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=names)
         return all(int(attributes["Attributes"].get(name, "0")) == 0 for name in names)
 
