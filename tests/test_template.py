@@ -231,9 +231,11 @@ def test_transformed_template_passes_cfn_lint(translated: dict[str, Any], tmp_pa
 
 def test_transform_creates_timezone_aware_schedule(translated: dict[str, Any]) -> None:
     """The transform yields the report's Scheduler schedule in the configured zone, fed
-    scheduled-time, besides the DNC sync's."""
+    scheduled-time, besides the DNC sync's and the daily campaigns'."""
     schedules = resources_of_type(translated, "AWS::Scheduler::Schedule")
-    assert ["DncSyncFunctionHourly", "ReportFunctionNightly"] == sorted(schedules)
+    assert ["CampaignFunctionDaily", "DncSyncFunctionHourly", "ReportFunctionNightly"] == sorted(
+        schedules
+    )
     props = schedules["ReportFunctionNightly"]["Properties"]
     assert {"Ref": "ScheduleTimezone"} == props["ScheduleExpressionTimezone"]
     assert {"Ref": "ScheduleExpression"} == props["ScheduleExpression"]
@@ -1150,7 +1152,8 @@ DYNAMODB_GRANTS = {
     )
     | pairs("dynamodb:UpdateItem", "SuppressionTable"),
     "CampaignFunction": pairs("dynamodb:GetItem dynamodb:PutItem", "MessagesTable")
-    | pairs("dynamodb:GetItem", "SuppressionTable"),
+    | pairs("dynamodb:GetItem", "SuppressionTable")
+    | pairs("dynamodb:GetItem dynamodb:UpdateItem", "LedgerTable"),
 }
 POLL = "sqs:ReceiveMessage sqs:DeleteMessage sqs:GetQueueAttributes sqs:ChangeMessageVisibility"
 SQS_GRANTS = {
@@ -1358,21 +1361,57 @@ def test_campaign_function_has_time_for_a_details_job_and_its_lookups() -> None:
     assert campaign["MemorySize"] >= 512
 
 
-def test_campaign_function_has_no_trigger_of_its_own(translated: dict[str, Any]) -> None:
-    """Nothing invokes a campaign unasked: no event source, schedule or URL (a schedule is the
-    operator's, per campaign: docs/CAMPAIGNS.md)."""
-    assert "Events" not in properties("CampaignFunction")
+def test_campaign_function_is_triggered_by_one_schedule_only(translated: dict[str, Any]) -> None:
+    """One Scheduler schedule every 15 minutes in UTC, fed scheduled-time (each campaign's local
+    time is the handler's to check); no event source mapping and no URL."""
+    (event,) = properties("CampaignFunction")["Events"].values()
+    assert "ScheduleV2" == event["Type"]
+    schedule = event["Properties"]
+    assert ("cron(0/15 * * * ? *)", "UTC") == (
+        schedule["ScheduleExpression"],
+        schedule["ScheduleExpressionTimezone"],
+    )
+    assert {"scheduled_time": "<aws.scheduler.scheduled-time>"} == json.loads(schedule["Input"])
+    assert schedule["OmitName"] is True
     assert "FunctionUrlConfig" not in properties("CampaignFunction")
     sources = resources_of_type(translated, "AWS::Lambda::EventSourceMapping").values()
-    targets = [s["Properties"]["FunctionName"] for s in sources]
-    assert {"Ref": "CampaignFunction"} not in targets
+    assert {"Ref": "CampaignFunction"} not in [s["Properties"]["FunctionName"] for s in sources]
 
 
-def test_campaign_function_cannot_send_or_claim(translated: dict[str, Any]) -> None:
-    """It takes requests as the intake does; sending is the sender's: no ledger, no pace, no
-    UpdateItem on the messages table, no polling of the outbox."""
+def test_the_campaign_schedule_retries_and_ends_in_the_failure_queue(
+    translated: dict[str, Any],
+) -> None:
+    """As the report's: Scheduler retries handing the event over, then dead-letters it; its
+    events are no older than a tick or two (the next tick catches up anyway)."""
+    schedule = resources_of_type(translated, "AWS::Scheduler::Schedule")["CampaignFunctionDaily"]
+    target = schedule["Properties"]["Target"]
+    assert {"Fn::GetAtt": ["FailureQueue", "Arn"]} == target["DeadLetterConfig"]["Arn"]
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    assert 60 <= target["RetryPolicy"]["MaximumEventAgeInSeconds"] <= 3600
+    assert {"Fn::GetAtt": ["CampaignFunction", "Arn"]} == target["Arn"]
+
+
+def test_the_campaign_schedule_input_once_filled_in_is_a_tick(translated: dict[str, Any]) -> None:
+    """What Scheduler delivers is accepted by the campaign handler's parser as a tick."""
+    from gcnotify.handlers.campaign import ScheduledEvent, parse_event
+
+    schedule = resources_of_type(translated, "AWS::Scheduler::Schedule")["CampaignFunctionDaily"]
+    delivered = schedule["Properties"]["Target"]["Input"].replace(
+        "<aws.scheduler.scheduled-time>", "2026-11-23T14:30:00Z"
+    )
+    request = parse_event(json.loads(delivered), ["sms-followup"])
+    assert isinstance(request, ScheduledEvent)
+    assert "2026-11-23T14:30:00+00:00" == request.scheduled_time.isoformat()
+
+
+def test_campaign_function_cannot_send_or_pace(translated: dict[str, Any]) -> None:
+    """It takes requests as the intake does; sending is the sender's: on the ledger table only
+    its daily run records (GetItem, UpdateItem; never PutItem), no UpdateItem on the messages
+    table, no polling of the outbox."""
     dynamodb = grants(translated, "CampaignFunctionRole", "dynamodb")
-    assert not {r for _, r in dynamodb} & {"LedgerTable"}
+    assert {("dynamodb:GetItem", "LedgerTable"), ("dynamodb:UpdateItem", "LedgerTable")} == {
+        g for g in dynamodb if g[1] == "LedgerTable"
+    }
     assert ("dynamodb:UpdateItem", "MessagesTable") not in dynamodb
     assert {("sqs:SendMessage", "OutboxQueue")} == grants(translated, "CampaignFunctionRole", "sqs")
 
@@ -1401,10 +1440,11 @@ def test_the_campaign_handler_reads_what_its_role_allows() -> None:
     """The campaign path makes only the table and queue calls the role grants: the run reads
     messages and suppressions with GetItem and writes through the intake (PutItem, SendMessage).
     """
-    sources = [
-        ROOT / "src/gcnotify/campaigns/run.py",
-        ROOT / "src/gcnotify/handlers/campaign.py",
-    ]
-    text = "\n".join(p.read_text(encoding="utf-8") for p in sources)
-    for call in ("ledger", "pace", ".transition(", ".enqueue("):
-        assert call not in text, call
+    run = (ROOT / "src/gcnotify/campaigns/run.py").read_text(encoding="utf-8")
+    handler = (ROOT / "src/gcnotify/handlers/campaign.py").read_text(encoding="utf-8")
+    assert "ledger" not in run
+    for call in ("pace", ".transition(", ".enqueue("):
+        assert call not in run + handler, call
+    # The daily run records: lookup is GetItem; claim and the marks are conditional UpdateItems.
+    used = set(re.findall(r"\bledger\.([a-z_]+)\(", handler))
+    assert {"lookup", "claim", "mark_sent", "mark_failed"} == used
