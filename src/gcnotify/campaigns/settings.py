@@ -37,6 +37,7 @@ from gcnotify.core.errors import ConfigError, ConfigProblem, EventError
 from gcnotify.core.model import Config
 from gcnotify.core.show import closest as _closest
 from gcnotify.core.show import did_you_mean as _hint
+from gcnotify.core.show import known_keys
 from gcnotify.core.show import show as _show
 
 __all__ = [
@@ -249,19 +250,7 @@ class _Check:
         self.add = add
 
     def mapping(self, path: str, value: object, allowed: Sequence[str]) -> dict[str, object] | None:
-        if not isinstance(value, Mapping):
-            self.add(path, f"must be a mapping of keys, got {_show(value)}")
-            return None
-        out: dict[str, object] = {}
-        for key, item in value.items():
-            if isinstance(key, str) and key in allowed:
-                out[key] = item
-                continue
-            self.add(
-                f"{path}.{key}",
-                f"unknown key{_hint(str(key), allowed)}; allowed keys here: {', '.join(allowed)}",
-            )
-        return out
+        return known_keys(path, value, allowed, self.add)
 
     def campaign(self, path: str, value: object) -> CampaignSettings | None:
         raw = self.mapping(path, value, CAMPAIGN_KEYS)

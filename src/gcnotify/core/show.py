@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import difflib
 import reprlib
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-__all__ = ["closest", "did_you_mean", "show"]
+__all__ = ["closest", "did_you_mean", "known_keys", "show"]
 
 _REPR = reprlib.Repr()
 _REPR.maxlevel = 2
@@ -35,3 +35,21 @@ def did_you_mean(value: object, choices: Sequence[str], n: int = 1) -> str:
     if not close:
         return ""
     return f" (did you mean {' or '.join(repr(c) for c in close)}?)"
+
+
+def known_keys(
+    path: str, value: object, allowed: Sequence[str], add: Callable[[str, str], None]
+) -> dict[str, object] | None:
+    """The keys of a config mapping that are allowed; each other key reported with the closest
+    allowed one. None (reported) when ``value`` is not a mapping."""
+    if not isinstance(value, Mapping):
+        add(path, f"must be a mapping of keys, got {show(value)}")
+        return None
+    out: dict[str, object] = {}
+    for key, item in value.items():
+        if isinstance(key, str) and key in allowed:
+            out[key] = item
+            continue
+        hint = did_you_mean(str(key), allowed)
+        add(f"{path}.{key}", f"unknown key{hint}; allowed keys here: {', '.join(allowed)}")
+    return out

@@ -36,6 +36,7 @@ import pytz
 from gcnotify.core.errors import ConfigError, ConfigProblem, MessageTemplateError
 from gcnotify.core.model import Config
 from gcnotify.core.show import did_you_mean as _hint
+from gcnotify.core.show import known_keys
 from gcnotify.core.show import show as _show
 from gcnotify.core.text import header_problem
 from gcnotify.messaging.policy import (
@@ -319,17 +320,7 @@ class _Check:
         self.configured: set[str] = set()
 
     def mapping(self, path: str, value: object, allowed: Sequence[str]) -> dict[str, object] | None:
-        if not isinstance(value, Mapping):
-            self.add(path, f"must be a mapping of keys, got {_show(value)}")
-            return None
-        out: dict[str, object] = {}
-        for key, item in value.items():
-            if isinstance(key, str) and key in allowed:
-                out[key] = item
-                continue
-            hint = _hint(str(key), allowed)
-            self.add(f"{path}.{key}", f"unknown key{hint}; allowed keys here: {', '.join(allowed)}")
-        return out
+        return known_keys(path, value, allowed, self.add)
 
     def uuid(self, path: str, value: object, what: str) -> str | None:
         if isinstance(value, str) and _UUID.fullmatch(value):
