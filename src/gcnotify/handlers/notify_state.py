@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from gcnotify.core.config import load_config
 from gcnotify.core.errors import ConfigError, ConfigProblem, GcnotifyError
+from gcnotify.handlers.lambda_context import deadline_of
 from gcnotify.messaging.settings import messaging_block, messaging_of
 from gcnotify.runtime.resources import read_template
 from gcnotify.runtime.settings import Settings
@@ -34,18 +34,6 @@ if TYPE_CHECKING:
     from gcnotify.sendgrid.client import SendGridClient
 
 __all__ = ["NotifyState", "deadline_of", "load_notify_config", "reset", "state"]
-
-
-def deadline_of(context: object) -> datetime | None:
-    """When Lambda will stop this invocation, from the context's remaining time."""
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if not callable(remaining):
-        return None
-    try:
-        millis = int(remaining())
-    except (TypeError, ValueError):
-        return None
-    return datetime.now(UTC) + timedelta(milliseconds=millis)
 
 
 def load_notify_config(settings: Settings) -> Config:

@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 from gcnotify.core.config import load_config
 from gcnotify.core.errors import ConfigError, EventError, GcnotifyError, RunFailedError
 from gcnotify.core.model import Config
+from gcnotify.handlers.lambda_context import deadline_of
 from gcnotify.reports.events import RunRequest, parse_event
 from gcnotify.runtime.log import quiet_sdk_loggers
 from gcnotify.runtime.redact import REDACTOR, RedactingFilter
@@ -327,16 +328,4 @@ def lambda_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
         if isinstance(event, dict) and event.get("dry_run")
         else None
     )
-    return handle(event, out_dir=out_dir, deadline=_deadline(context))
-
-
-def _deadline(context: object) -> datetime | None:
-    """When Lambda will stop this invocation, from the context's remaining time."""
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if not callable(remaining):
-        return None
-    try:
-        millis = int(remaining())
-    except (TypeError, ValueError):
-        return None
-    return datetime.now(UTC) + timedelta(milliseconds=millis)
+    return handle(event, out_dir=out_dir, deadline=deadline_of(context))
