@@ -13,6 +13,8 @@ cannot expand to gigabytes; values quoted in messages are abbreviated, never ful
 
 from __future__ import annotations
 
+import base64
+import binascii
 import difflib
 import os
 import re
@@ -122,7 +124,9 @@ _REPORT_KEYS = (
     "kind",
     "standup",
 )
-REPORT_KINDS = ("queue_report", "standup")
+REPORT_KINDS = ("queue_report", "standup", "delivery_summary")
+# Keys a delivery summary has no use for: it counts messages, not queue traffic.
+_QUEUE_ONLY_KEYS = ("queues", "media_types", "metrics", "interval", "standup")
 _STANDUP_KEYS = (
     "compare",
     "intervals",
@@ -701,7 +705,9 @@ def _sendgrid(check: _Checker, value: object) -> SendGridSettings | None:
     if value is None:
         check.required("sendgrid", "is required, e.g. {from: {email: reports@example.com}}")
         return None
-    raw = check.mapping("sendgrid", value, ("from", "reply_to", "data_residency"))
+    raw = check.mapping(
+        "sendgrid", value, ("from", "reply_to", "data_residency", "webhook_public_key")
+    )
     if raw is None:
         return None
     sender = check.address("sendgrid.from", raw.get("from"), required=True)
@@ -709,13 +715,56 @@ def _sendgrid(check: _Checker, value: object) -> SendGridSettings | None:
     residency = check.choice(
         "sendgrid.data_residency", raw.get("data_residency"), DATA_RESIDENCY, "global"
     )
+    webhook_key = _webhook_key(check, raw.get("webhook_public_key"))
     if sender is None:
         return None
     return SendGridSettings(
         from_=sender,
         reply_to=reply_to,
         data_residency=cast("Any", residency),
+        webhook_public_key=webhook_key,
     )
+
+
+# A P-256 public key as DER SubjectPublicKeyInfo is one of these fixed headers (id-ecPublicKey,
+# prime256v1, the bit string) and then the point: uncompressed 04||X||Y, what SendGrid shows and
+# `cryptography` writes, or compressed 02|03||X.
+_P256_SPKI = {
+    bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d030107034200"): (65, b"\x04"),
+    bytes.fromhex("3039301306072a8648ce3d020106082a8648ce3d030107032200"): (33, b"\x02\x03"),
+}
+_WEBHOOK_KEY_FIX = (
+    "paste the Verification Key shown in SendGrid (Settings > Mail Settings > Signed Event "
+    "Webhook): the Base64 text only, e.g. MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE…"
+)
+
+
+def _webhook_key(check: _Checker, value: object) -> str | None:
+    """The Signed Event Webhook's public key, checked for its form here (Base64 of a P-256
+    SubjectPublicKeyInfo). The webhook function loads it with ``cryptography`` at its cold start,
+    which also checks the point; every function reads this config, and only that one should pay
+    for importing ``cryptography``."""
+    path = "sendgrid.webhook_public_key"
+    text = check.string(path, value, required=False)
+    if text is None:
+        return None
+    text = "".join(text.split())  # YAML folded or wrapped lines
+    if text.startswith("-----BEGIN"):
+        check.add(path, f"is a PEM block; {_WEBHOOK_KEY_FIX}, without the BEGIN/END lines")
+        return None
+    try:
+        der = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        check.add(path, f"{_show(text)} is not Base64; {_WEBHOOK_KEY_FIX}")
+        return None
+    shape = _P256_SPKI.get(der[:26])
+    if shape is None or len(der) != 26 + shape[0] or der[26:27] not in shape[1]:
+        check.add(
+            path,
+            f"{_show(text)} is not a P-256 (ECDSA secp256r1) public key; {_WEBHOOK_KEY_FIX}",
+        )
+        return None
+    return text
 
 
 def _alerts(check: _Checker, value: object) -> AlertSettings:
@@ -955,7 +1004,22 @@ def _report(check: _Checker, path: str, value: object) -> ReportConfig | None:
             return False
         return True
 
-    queues = check.string_list(f"{path}.queues", raw.get("queues"), required=True, item=queue_ref)
+    kind = check.choice(f"{path}.kind", raw.get("kind"), REPORT_KINDS, "queue_report")
+    summary = kind == "delivery_summary"
+    if summary:
+        for name in _QUEUE_ONLY_KEYS:
+            if raw.get(name) is not None:
+                check.add(
+                    f"{path}.{name}",
+                    "is not used by kind: delivery_summary (it counts the messages gcnotify "
+                    "sent, not queue traffic); remove it",
+                )
+        raw = {k: v for k, v in raw.items() if k not in _QUEUE_ONLY_KEYS}
+    queues = (
+        ()
+        if summary
+        else check.string_list(f"{path}.queues", raw.get("queues"), required=True, item=queue_ref)
+    )
 
     def media(p: str, v: str) -> bool:
         if v in MEDIA_TYPES:
@@ -984,7 +1048,6 @@ def _report(check: _Checker, path: str, value: object) -> ReportConfig | None:
         )
         send_non_business = False
     send_at = _send_at(check, f"{path}.send_at", raw.get("send_at"))
-    kind = check.choice(f"{path}.kind", raw.get("kind"), REPORT_KINDS, "queue_report")
     standup: StandupSettings | None = None
     if kind == "standup":
         standup = _standup(check, f"{path}.standup", raw.get("standup"))
@@ -996,7 +1059,7 @@ def _report(check: _Checker, path: str, value: object) -> ReportConfig | None:
             "is only for reports of kind: standup; add kind: standup or remove the standup keys",
         )
 
-    if None in (report_id, title, timezone, recipients) or not queues:
+    if None in (report_id, title, timezone, recipients) or not (queues or summary):
         return None
     return ReportConfig(
         id=cast("str", report_id),

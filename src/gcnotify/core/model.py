@@ -104,7 +104,7 @@ class ChatChannel:
     secret_key: str
 
 
-ReportKind = Literal["queue_report", "standup"]
+ReportKind = Literal["queue_report", "standup", "delivery_summary"]
 StandupAttachment = Literal["pdf", "xlsx"]
 STANDUP_ATTACHMENTS: tuple[StandupAttachment, ...] = ("pdf", "xlsx")
 STANDUP_BASES = ("same_weekday_last_week", "trailing_4_weeks")
@@ -141,7 +141,7 @@ class ReportConfig:
     title: str
     timezone: str
     recipients: Recipients
-    queues: tuple[str, ...]
+    queues: tuple[str, ...]  # empty for a delivery summary (it reads the messages table)
     window: WindowKind = "previous_business_day"
     business_days: frozenset[int] = frozenset({0, 1, 2, 3, 4})  # date.weekday() numbers
     holidays: HolidaySettings | None = None
@@ -174,6 +174,9 @@ class SendGridSettings:
     from_: Address
     reply_to: Address | None = None
     data_residency: Literal["global", "eu"] = "global"
+    # Base64 DER SubjectPublicKeyInfo of the Signed Event Webhook's P-256 key (public, not a
+    # secret); None: the webhook function refuses every POST.
+    webhook_public_key: str | None = None
 
 
 @dataclass(frozen=True)

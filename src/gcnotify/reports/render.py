@@ -34,6 +34,7 @@ from gcnotify.reports.metrics import METRICS, IntervalRow, ReportTable, Row, for
 
 if TYPE_CHECKING:
     from gcnotify.core.windows import ReportWindow
+    from gcnotify.reports.delivery_summary import DeliverySummary
     from gcnotify.reports.standup.compare import HeatTable, StandupComparison
 
 __all__ = [
@@ -57,6 +58,8 @@ TEMPLATE_NAMES: tuple[str, ...] = (
     "alert.txt",
     "standup.html",
     "standup.txt",
+    "delivery_summary.html",
+    "delivery_summary.txt",
 )
 
 # Gmail clips HTML bodies over ~102 KB; stay clear of it with a round budget (UTF-8 bytes).
@@ -561,6 +564,27 @@ class Renderer:
             budget=HTML_BUDGET,
         )
         return RenderedEmail(subject, html, text)
+
+    def render_delivery_summary(
+        self,
+        report: ReportConfig,
+        window: ReportWindow,
+        summary: DeliverySummary,
+        *,
+        data_as_of: datetime,
+    ) -> RenderedEmail:
+        """The delivery summary, or its "No activity" email when the window sent nothing."""
+        from gcnotify.reports.delivery_summary import render_summary
+
+        subject = subject_for(report, window)
+        html, text, attachments = render_summary(
+            self._render,
+            self._frame(report, window, subject, data_as_of),
+            summary,
+            budget=HTML_BUDGET,
+            stem=f"{report.id}-{window.business_date.isoformat()}",
+        )
+        return RenderedEmail(subject, html, text, attachments)
 
     def render_alert(
         self,
