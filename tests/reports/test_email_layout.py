@@ -24,6 +24,15 @@ from gcnotify.core.model import METRIC_NAMES
 from gcnotify.reports.render import Renderer
 from gcnotify.runtime.resources import templates_dir
 from tests.reports.standup.test_email import closed_last_week, render_pack, standup_pack
+from tests.reports.test_delivery_summary import (
+    END,
+    START,
+    api_email,
+    record,
+    spring,
+    summary_report,
+    the_window,
+)
 from tests.reports.test_render import AS_OF, TEN, make_table, report_config, window
 
 PHONE, DESKTOP = 390, 1280
@@ -245,6 +254,32 @@ def standup_left_out(r: Renderer) -> RenderedEmail:
     )
 
 
+def delivery_summary(r: Renderer) -> RenderedEmail:
+    """Three groups (one with a long campaign and template name), failures of two classes."""
+    from gcnotify.reports.delivery_summary import summarize
+
+    long_name = [
+        record(
+            "long",
+            "failed_permanent",
+            source="campaign:spring-win-back-outbound-customers-who-called-twice-in-march",
+            template="SpanishSupportOvernightOverflowReminderTemplateNumberTwo",
+            channel="whatsapp",
+            receipt_class="failed_permanent",
+            receipt_code="InvalidDestination",
+        )
+    ]
+    summary = summarize([*spring(), *api_email(), *long_name], START, END)
+    return r.render_delivery_summary(summary_report(), the_window(), summary, data_as_of=AS_OF)
+
+
+def delivery_summary_empty(r: Renderer) -> RenderedEmail:
+    from gcnotify.reports.delivery_summary import summarize
+
+    summary = summarize([], START, END)
+    return r.render_delivery_summary(summary_report(), the_window(), summary, data_as_of=AS_OF)
+
+
 SAMPLES: dict[str, Callable[[Renderer], RenderedEmail]] = {
     "daily": daily,
     "every-metric": every_metric,
@@ -252,8 +287,10 @@ SAMPLES: dict[str, Callable[[Renderer], RenderedEmail]] = {
     "no-activity": no_activity,
     "standup": standup,
     "standup-left-out": standup_left_out,
+    "delivery-summary": delivery_summary,
+    "delivery-summary-empty": delivery_summary_empty,
 }
-REPORTS = ("daily", "every-metric", "hourly")
+REPORTS = ("daily", "every-metric", "hourly", "delivery-summary")
 # A client that drops the <style> block (so also the phone layout) sees only the inline look.
 UNSTYLED = "daily-without-style"
 
@@ -315,6 +352,8 @@ def test_every_number_has_its_label_on_a_phone(
         ("daily", 4 + 4 * 8),  # tiles, then three queues and the total
         ("every-metric", 4 + 7 * 14),
         ("hourly", 4 + 7 * 8 + 6 * 24 * 8),  # and every hour of every queue, inline
+        # tiles; three groups and the total, eight numbers each; four failure rows
+        ("delivery-summary", 4 + 4 * 8 + 4),
     ],
 )
 def test_label_check_sees_every_number(
