@@ -160,11 +160,16 @@ def _validate(config_path: Path | None) -> int:
     from gcnotify.campaigns.settings import campaigns_block
     from gcnotify.core.config import load_config
     from gcnotify.messaging.settings import MessagingSettings, messaging_block
+    from gcnotify.receipts.settings import ReceiptSettings, receipts_block
     from gcnotify.runtime.resources import read_template
     from gcnotify.runtime.settings import Settings
 
     path = config_path or Settings.from_env(os.environ).config_path
-    blocks = {"messaging": messaging_block(read_template), "campaigns": campaigns_block()}
+    blocks = {
+        "messaging": messaging_block(read_template),
+        "campaigns": campaigns_block(),
+        "receipts": receipts_block(),
+    }
     config = load_config(path, blocks=blocks)
     messaging = config.blocks.get("messaging")
     campaign_ids: list[str] = []
@@ -189,6 +194,11 @@ def _validate(config_path: Path | None) -> int:
         print(f"  messaging: {len(messaging.templates)} template(s): {ids}")
     if "campaigns" in config.blocks:
         print(f"  campaigns: {len(campaign_ids)}: {', '.join(campaign_ids)}")
+    receipts = config.blocks.get("receipts")
+    if isinstance(receipts, ReceiptSettings):
+        minutes = int(receipts.poll_every.total_seconds() // 60)
+        hours = receipts.final_after.total_seconds() / 3600
+        print(f"  receipts: polled every {minutes} min, final after {hours:g} h")
     return 0
 
 

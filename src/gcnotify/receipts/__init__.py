@@ -22,6 +22,13 @@ from gcnotify.receipts.classify import (
     classify_sendgrid,
     no_final_receipt,
 )
+from gcnotify.receipts.settings import (
+    ReceiptSettings,
+    load_receipts,
+    parse_receipts,
+    receipts_block,
+    receipts_of,
+)
 
 __all__ = [
     "CLASSES",
@@ -30,10 +37,15 @@ __all__ = [
     "ClassRow",
     "DeliveryClass",
     "Receipt",
+    "ReceiptSettings",
     "SuppressReason",
     "classification_markdown",
     "classify_genesys",
     "classify_genesys_status",
     "classify_sendgrid",
+    "load_receipts",
     "no_final_receipt",
+    "parse_receipts",
+    "receipts_block",
+    "receipts_of",
 ]
