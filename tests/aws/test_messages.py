@@ -213,10 +213,163 @@ def test_a_reserved_field_is_refused(store: MessageStore) -> None:
         store.transition("ORD-1-shipped", {"accepted"}, "sending", LATER, history="x")
 
 
-def test_no_final_status_leads_back_to_sending() -> None:
-    """A final request never sends again: no final status moves to a non-final one."""
+def test_only_a_receipts_retry_leads_a_final_status_back() -> None:
+    """No final status moves to a non-final one except sent/unknown → failed_temporary (a
+    receipt's temporary failure, re-sent as a new attempt); delivered and read never move back."""
     back = {(s, t) for s in FINAL for t in TRANSITIONS[s] if t not in FINAL}
-    assert set() == back
+    assert {("sent", "failed_temporary"), ("unknown", "failed_temporary")} == back
+    assert (frozenset({"read"}), frozenset()) == (TRANSITIONS["delivered"], TRANSITIONS["read"])
+
+
+def sent_record(store: MessageStore, key: str, provider: str | None, since: datetime) -> None:
+    """A record taken to sent, in the awaiting index when ``provider`` is given."""
+    store.accept(request(key))
+    store.transition(key, {"accepted"}, "sending", since, sent_day=since.date().isoformat())
+    if provider is None:
+        store.transition(key, {"sending"}, "sent", since)
+    else:
+        store.transition(
+            key, {"sending"}, "sent", since, awaiting=provider, awaiting_since=since.isoformat()
+        )
+
+
+def test_read_is_final_and_reached_from_sent_delivered_and_unknown(store: MessageStore) -> None:
+    """sent → delivered → read: read is final and goes nowhere."""
+    sent_record(store, "r-1", None, NOW)
+    store.transition("r-1", {"sent"}, "delivered", LATER)
+    moved = store.transition("r-1", {"delivered"}, "read", LATER)
+    assert moved.record is not None
+    assert (True, "read", True) == (moved.moved, moved.record.status, moved.record.final)
+    assert {"sent", "delivered", "unknown"} == {s for s in STATUSES if "read" in TRANSITIONS[s]}
+
+
+def test_update_fields_writes_without_a_move(store: MessageStore) -> None:
+    """Fields set and removed, history appended with the status as it is, version raised."""
+    store.accept(request(receipt_text="old"))
+    done = store.update_fields(
+        "ORD-1-shipped",
+        1,
+        LATER,
+        "receipt genesys:Mystery",
+        status="accepted",
+        receipt_code="Mystery",
+        receipt_text=None,
+    )
+    assert done.record is not None
+    assert (
+        True,
+        "accepted",
+        2,
+        HistoryEntry("accepted", LATER, "receipt genesys:Mystery"),
+        {"receipt_code": "Mystery"},
+    ) == (
+        done.moved,
+        done.record.status,
+        done.record.version,
+        done.record.history[-1],
+        dict(done.record.fields),
+    )
+
+
+def test_update_fields_is_refused_on_a_stale_version_or_another_status(
+    store: MessageStore,
+) -> None:
+    """Of two writers that read version 1, one writes; a record no longer in status is left."""
+    store.accept(request())
+    first = store.update_fields("ORD-1-shipped", 1, LATER, receipt_code="a")
+    second = store.update_fields("ORD-1-shipped", 1, LATER, receipt_code="b")
+    wrong = store.update_fields("ORD-1-shipped", None, LATER, status="sent", receipt_code="c")
+    missing = store.update_fields("nope", None, LATER, receipt_code="d")
+    assert second.record is not None
+    assert (True, False, False, "a", (False, None)) == (
+        first.moved,
+        second.moved,
+        wrong.moved,
+        second.record.fields["receipt_code"],
+        (missing.moved, missing.record),
+    )
+
+
+def test_update_fields_without_a_status_records_an_update_entry(store: MessageStore) -> None:
+    """The history says what happened even when the caller did not name the status."""
+    store.accept(request())
+    done = store.update_fields("ORD-1-shipped", None, LATER, "noted", attempt=2)
+    assert done.record is not None
+    assert HistoryEntry("updated", LATER, "noted") == done.record.history[-1]
+    with pytest.raises(ValueError, match="reserved"):
+        store.update_fields("ORD-1-shipped", None, LATER, version=None)
+    with pytest.raises(ValueError, match="unknown message status"):
+        store.update_fields("ORD-1-shipped", None, LATER, status="gone")  # type: ignore[arg-type]
+
+
+def test_awaiting_lists_one_providers_waiting_messages_oldest_first(store: MessageStore) -> None:
+    """Only records with awaiting set, of that provider, by awaiting_since; sent_before bounds."""
+    sent_record(store, "g-2", "genesys", NOW + timedelta(minutes=2))
+    sent_record(store, "g-1", "genesys", NOW)
+    sent_record(store, "s-1", "sendgrid", NOW)
+    sent_record(store, "x-1", None, NOW)
+    store.accept(request("still-accepted"))
+    every = store.awaiting("genesys")
+    early = store.awaiting("genesys", sent_before=NOW + timedelta(minutes=1))
+    assert (["g-1", "g-2"], None, ["g-1"], ["s-1"]) == (
+        [r.key for r in every.records],
+        every.next_start,
+        [r.key for r in early.records],
+        [r.key for r in store.awaiting("sendgrid").records],
+    )
+
+
+def test_awaiting_pages_and_a_removed_key_leaves_the_index(store: MessageStore) -> None:
+    """limit pages with next_start; removing awaiting (a final receipt) drops the record."""
+    for i in range(5):
+        sent_record(store, f"p-{i}", "genesys", NOW + timedelta(seconds=i))
+    seen: list[str] = []
+    start = None
+    pages = 0
+    while True:
+        page = store.awaiting("genesys", limit=2, start=start)
+        pages += 1
+        seen.extend(r.key for r in page.records)
+        if page.next_start is None:
+            break
+        start = page.next_start
+    store.update_fields("p-0", None, LATER, awaiting=None, awaiting_since=None)
+    after = [r.key for r in store.awaiting("genesys").records]
+    assert ([f"p-{i}" for i in range(5)], True, [f"p-{i}" for i in range(1, 5)]) == (
+        seen,
+        pages >= 3,
+        after,
+    )
+
+
+def test_awaiting_takes_sent_before_in_any_zone(store: MessageStore) -> None:
+    """A bound given in another zone compares as the same instant in UTC."""
+    from zoneinfo import ZoneInfo
+
+    sent_record(store, "z-1", "genesys", NOW)
+    bound = (NOW + timedelta(seconds=1)).astimezone(ZoneInfo("America/New_York"))
+    assert ["z-1"] == [r.key for r in store.awaiting("genesys", sent_before=bound).records]
+    assert [] == list(store.awaiting("genesys", sent_before=NOW).records)
+
+
+def test_sent_on_lists_one_utc_day(store: MessageStore) -> None:
+    """By sent_day; a record never sent is in no day; pages by limit."""
+    sent_record(store, "d-1", None, NOW)
+    sent_record(store, "d-2", "genesys", NOW + timedelta(hours=1))
+    sent_record(store, "d-3", None, NOW + timedelta(days=1))
+    store.accept(request("d-never"))
+    day = NOW.date()
+    first = store.sent_on(day, limit=1)
+    assert first.next_start is not None
+    second = store.sent_on(day, limit=1, start=first.next_start)
+    whole = store.sent_on(day)
+    assert (["d-1", "d-2"], ["d-1", "d-2"], ["d-3"]) == (
+        sorted(r.key for r in whole.records),
+        sorted(r.key for r in first.records + second.records),
+        [r.key for r in store.sent_on(day + timedelta(days=1)).records],
+    )
+    with pytest.raises(ValueError, match="at least one record"):
+        store.sent_on(day, limit=0)
 
 
 def test_every_status_has_its_moves() -> None:
@@ -306,7 +459,7 @@ def closed_port() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-@pytest.mark.parametrize("action", ["get", "accept", "transition"])
+@pytest.mark.parametrize("action", ["get", "accept", "transition", "awaiting"])
 def test_an_unreachable_table_is_our_error(action: str) -> None:
     """Nothing listening on the endpoint: MessageStoreError naming the table and the fix."""
     store = MessageStore(client_for(closed_port(), attempts=1), "messages")
@@ -314,6 +467,7 @@ def test_an_unreachable_table_is_our_error(action: str) -> None:
         "get": lambda: store.get("k"),
         "accept": lambda: store.accept(request()),
         "transition": lambda: store.transition("k", {"accepted"}, "sending", LATER),
+        "awaiting": lambda: store.awaiting("genesys"),
     }
     with pytest.raises(MessageStoreError, match=r"'messages'.*GCNOTIFY_MESSAGES_TABLE"):
         calls[action]()

@@ -1,28 +1,47 @@
 """The messages table: one DynamoDB item per notification request, keyed by its idempotency key.
 
 Storage only, like the send ledger: it records a request once (``accept``), moves it along the
-status machine below with conditional updates (``transition``) and maps every AWS failure to
-``MessageStoreError``. Whether a message may be sent *now* is the policy's; that it goes out at
-most once is the exactly-once guard's (``gcnotify.aws.once``). This table is what a person or a
-receipt poller reads to learn what became of a request, so every move keeps its time and detail
-in an append-only ``history``.
+status machine below with conditional updates (``transition``), updates a record's fields in
+place without a move (``update_fields``, a receipt that refines nothing but its details) and maps
+every AWS failure to ``MessageStoreError``. Whether a message may be sent *now* is the policy's;
+that it goes out at most once is the exactly-once guard's (``gcnotify.aws.once``). This table is
+what a person or a receipt poller reads to learn what became of a request, so every move keeps
+its time and detail in an append-only ``history``.
 
 The status machine (``TRANSITIONS``)::
 
     accepted ─┬─> deferred ──────────┐   (deferred and failed_temporary may repeat and
               ├─> failed_temporary ──┤    lead to each other, to sending, or out)
-              ├─> sending ─┬─> sent ─┬─> delivered
-              │            │         └─> failed_permanent   (a receipt says it never arrived)
-              │            ├─> unknown ─> sent | delivered | failed_permanent   (receipts)
+              ├─> sending ─┬─> sent ─┬─> delivered ─> read
+              │            │         ├─> read
+              │            │         ├─> unknown            (a receipt nobody can classify)
+              │            │         ├─> failed_permanent   (a receipt says it never arrived)
+              │            │         └─> failed_temporary   (a receipt's temporary failure: retry)
+              │            ├─> unknown ─> sent | delivered | read | failed_permanent
+              │            │              | failed_temporary   (receipts)
               │            ├─> failed_temporary
               │            └─> failed_permanent
               └─> suppressed | expired | rejected | failed_permanent
 
-Final statuses (``FINAL``): sent, delivered, failed_permanent, expired, suppressed, duplicate,
-rejected, unknown. A final request is never sent again: the only moves out of a final status are
-a receipt's refinements to another final status (sent → delivered, unknown → sent, …), never back
-to one that sends. ``duplicate`` is the answer to a repeated key, never written on a record: the
-first request's record stays as it is.
+Final statuses (``FINAL``): sent, delivered, read, failed_permanent, expired, suppressed,
+duplicate, rejected, unknown. A final request is not sent again, with one exception: a receipt
+that reports a temporary failure of a ``sent`` (or ``unknown``) message moves it back to
+``failed_temporary`` with its ``attempt`` raised, so the sender makes a *new* attempt under a
+guard key of its own (``msg#<key>#<n>``); nothing that was delivered or read ever moves back.
+The other moves out of a final status are a receipt's refinements to another final status
+(sent → delivered, unknown → sent, …). ``duplicate`` is the answer to a repeated key, never
+written on a record: the first request's record stays as it is.
+
+Two sparse indexes serve the receipts (an item is in an index only while it has its key):
+
+- ``awaiting`` (hash ``awaiting``: the provider, ``genesys`` or ``sendgrid``; range
+  ``awaiting_since``: ISO UTC send time): messages sent and still waiting for a final receipt.
+  The sender sets both when it records a send; applying a final receipt removes them.
+- ``by_day`` (hash ``sent_day``: the UTC date of the first send attempt; range ``pk``): one day's
+  messages, for the delivery summary and ``gcnotify receipts --since``.
+
+Index reads are eventually consistent: a record read through one may be a moment old, which the
+conditional writes (``expected_version``) catch.
 """
 
 from __future__ import annotations
@@ -30,7 +49,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from gcnotify.aws.dynamodb import DynamoTable
@@ -41,11 +60,14 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 __all__ = [
+    "AWAITING_INDEX",
+    "BY_DAY_INDEX",
     "FINAL",
     "RETENTION",
     "STATUSES",
     "TRANSITIONS",
     "Accepted",
+    "AwaitingPage",
     "FieldValue",
     "HistoryEntry",
     "MessageRecord",
@@ -58,6 +80,8 @@ __all__ = [
 
 RETENTION = timedelta(days=400)  # TTL from the last move: a year's "did we text them?" answered
 DETAIL_LIMIT = 1000  # characters of one history detail; keeps the item far below DynamoDB's 400 KB
+AWAITING_INDEX = "awaiting"  # hash awaiting (provider), range awaiting_since (ISO UTC)
+BY_DAY_INDEX = "by_day"  # hash sent_day (YYYY-MM-DD, UTC), range pk
 
 MessageStatus = Literal[
     "accepted",
@@ -66,6 +90,7 @@ MessageStatus = Literal[
     "failed_temporary",
     "sent",
     "delivered",
+    "read",
     "failed_permanent",
     "expired",
     "suppressed",
@@ -78,6 +103,7 @@ FINAL: frozenset[MessageStatus] = frozenset(
     {
         "sent",
         "delivered",
+        "read",
         "failed_permanent",
         "expired",
         "suppressed",
@@ -94,9 +120,10 @@ TRANSITIONS: Mapping[MessageStatus, frozenset[MessageStatus]] = {
     "deferred": _WAITING,
     "failed_temporary": _WAITING,
     "sending": frozenset({"sent", "unknown", "failed_temporary", "failed_permanent"}),
-    "sent": frozenset({"delivered", "failed_permanent"}),
-    "unknown": frozenset({"sent", "delivered", "failed_permanent"}),
-    "delivered": frozenset(),
+    "sent": frozenset({"delivered", "read", "unknown", "failed_permanent", "failed_temporary"}),
+    "unknown": frozenset({"sent", "delivered", "read", "failed_permanent", "failed_temporary"}),
+    "delivered": frozenset({"read"}),
+    "read": frozenset(),
     "failed_permanent": frozenset(),
     "expired": frozenset(),
     "suppressed": frozenset(),
@@ -131,7 +158,28 @@ def create_messages_table(client: DynamoDBClient, table: str) -> None:
     client.create_table(
         TableName=table,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        AttributeDefinitions=[
+            {"AttributeName": name, "AttributeType": "S"}
+            for name in ("pk", "awaiting", "awaiting_since", "sent_day")
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": AWAITING_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "awaiting", "KeyType": "HASH"},
+                    {"AttributeName": "awaiting_since", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
+            {
+                "IndexName": BY_DAY_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "sent_day", "KeyType": "HASH"},
+                    {"AttributeName": "pk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
+        ],
         BillingMode="PAY_PER_REQUEST",
     )
     client.update_time_to_live(
@@ -226,6 +274,14 @@ class Accepted:
 
 
 @dataclass(frozen=True)
+class AwaitingPage:
+    """One page of an index read: the records, and where the next page starts (None: done)."""
+
+    records: tuple[MessageRecord, ...]
+    next_start: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class Transition:
     """``transition``'s outcome: ``moved``, and the record after (or as it refused; None: no such
     key)."""
@@ -309,6 +365,7 @@ class MessageStore(DynamoTable):
     error_class = MessageStoreError
     what = "messages table"
     env_var = "GCNOTIFY_MESSAGES_TABLE"
+    actions = "GetItem/PutItem/UpdateItem, and Query on its indexes,"
 
     def get(self, key: str) -> MessageRecord | None:
         item = self._get_item(key)
@@ -388,27 +445,142 @@ class MessageStore(DynamoTable):
         ``fields`` are set on the record alongside (None removes one). Not moved: the record as
         it is, so the caller sees who got there first.
         """
+        _check_moves(from_statuses, to_status)
+        return self._write(
+            key,
+            f"move the request to {to_status}",
+            froms=sorted(set(from_statuses)),
+            to_status=to_status,
+            entry_status=to_status,
+            now=now,
+            detail=detail,
+            expected_version=expected_version,
+            fields=fields,
+        )
+
+    def update_fields(
+        self,
+        key: str,
+        expected_version: int | None,
+        now: datetime,
+        detail: str = "",
+        *,
+        status: MessageStatus | None = None,
+        **fields: FieldValue,
+    ) -> Transition:
+        """Set ``fields`` (None removes one) without a move, appending ``detail`` to the history.
+
+        For a receipt that changes a record's details but not its status (a second ``unknown``,
+        a pending that stays ``sent``). With ``status``, only while the record is in it; with
+        ``expected_version``, only if nobody wrote it since it was read. ``moved`` means written.
+        """
+        if status is not None and status not in STATUSES:
+            raise ValueError(f"unknown message status {status!r}")
+        return self._write(
+            key,
+            "update the request",
+            froms=[status] if status is not None else [],
+            to_status=None,
+            entry_status=status or "updated",
+            now=now,
+            detail=detail,
+            expected_version=expected_version,
+            fields=fields,
+        )
+
+    def awaiting(
+        self,
+        provider: str,
+        *,
+        sent_before: datetime | None = None,
+        limit: int = 100,
+        start: dict[str, Any] | None = None,
+    ) -> AwaitingPage:
+        """One page of the messages sent through ``provider`` still waiting for a final receipt,
+        oldest first; ``sent_before`` keeps those sent before that time."""
+        condition = "awaiting = :provider"
+        values: dict[str, Any] = {":provider": {"S": provider}}
+        if sent_before is not None:
+            condition += " AND awaiting_since < :before"
+            values[":before"] = {"S": _utc_iso(sent_before)}
+        return self._query(
+            AWAITING_INDEX, condition, values, limit=limit, start=start, what="awaiting receipts"
+        )
+
+    def sent_on(
+        self, day: date, *, start: dict[str, Any] | None = None, limit: int = 500
+    ) -> AwaitingPage:
+        """One page of the messages whose first send attempt was on ``day`` (a UTC date)."""
+        values = {":day": {"S": day.isoformat()}}
+        return self._query(
+            BY_DAY_INDEX, "sent_day = :day", values, limit=limit, start=start, what="of one day"
+        )
+
+    def _query(
+        self,
+        index: str,
+        condition: str,
+        values: dict[str, Any],
+        *,
+        limit: int,
+        start: dict[str, Any] | None,
+        what: str,
+    ) -> AwaitingPage:
+        if limit < 1:
+            raise ValueError(f"a page holds at least one record, not {limit}")
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": index,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "Limit": limit,
+        }
+        if start is not None:
+            kwargs["ExclusiveStartKey"] = start
+        self.calls += 1
+        try:
+            response: Any = self._client.query(**kwargs)
+        except Exception as exc:
+            raise self._error(f"list the messages {what} (index {index})", exc) from None
+        records = tuple(MessageRecord.from_item(item) for item in response.get("Items", []))
+        last = response.get("LastEvaluatedKey")
+        return AwaitingPage(records, dict(last) if last else None)
+
+    def _write(
+        self,
+        key: str,
+        action: str,
+        *,
+        froms: list[str],
+        to_status: str | None,
+        entry_status: str,
+        now: datetime,
+        detail: str,
+        expected_version: int | None,
+        fields: Mapping[str, FieldValue],
+    ) -> Transition:
+        """One conditional UpdateItem: status (when moving), fields, history, TTL, version."""
         from botocore.exceptions import ClientError
 
-        _check_moves(from_statuses, to_status)
         token = uuid.uuid4().hex
         names = {"#status": "status", "#history": "history"}
         values: dict[str, Any] = {
-            ":to": {"S": to_status},
             ":now": {"S": now.isoformat()},
-            ":entry": {"L": [_entry(to_status, now, detail)]},
+            ":entry": {"L": [_entry(entry_status, now, detail)]},
             ":empty": {"L": []},
             ":expires": _expires(now),
             ":token": {"S": token},
             ":one": {"N": "1"},
         }
         sets = [
-            "#status = :to",
             "updated_at = :now",
             "#history = list_append(if_not_exists(#history, :empty), :entry)",
             "expires_at = :expires",
             "write_token = :token",
         ]
+        if to_status is not None:
+            values[":to"] = {"S": to_status}
+            sets.insert(0, "#status = :to")
         removes = []
         for i, (name, value) in enumerate(fields.items()):
             names[f"#f{i}"] = name
@@ -419,10 +591,13 @@ class MessageStore(DynamoTable):
             else:
                 values[f":f{i}"] = _attribute(name, value)
                 sets.append(f"#f{i} = :f{i}")
-        froms = sorted(set(from_statuses))
-        values |= {f":from{i}": {"S": status} for i, status in enumerate(froms)}
-        placeholders = ", ".join(f":from{i}" for i in range(len(froms)))
-        condition = f"attribute_exists(pk) AND #status IN ({placeholders})"
+        condition = "attribute_exists(pk)"
+        if froms:
+            values |= {f":from{i}": {"S": status} for i, status in enumerate(froms)}
+            placeholders = ", ".join(f":from{i}" for i in range(len(froms)))
+            condition += f" AND #status IN ({placeholders})"
+        else:
+            del names["#status"]
         if expected_version is not None:
             condition += " AND version = :version"
             values[":version"] = {"N": str(expected_version)}
@@ -443,14 +618,21 @@ class MessageStore(DynamoTable):
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise self._error(f"move the request to {to_status}", exc) from None
+                raise self._error(action, exc) from None
             old: Any = exc.response.get("Item")
             current = MessageRecord.from_item(old) if isinstance(old, dict) else self.get(key)
             return Transition(
                 moved=current is not None and current.write_token == token, record=current
             )
         except Exception as exc:
-            raise self._error(f"move the request to {to_status}", exc) from None
+            raise self._error(action, exc) from None
         return Transition(
             moved=True, record=MessageRecord.from_item(response.get("Attributes", {}))
         )
+
+
+def _utc_iso(when: datetime) -> str:
+    """The ISO form the index keys use: UTC, so that strings sort as times."""
+    return (
+        (when if when.tzinfo is not None else when.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+    )
