@@ -4,8 +4,10 @@ the real Genesys seam."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,15 @@ from gcnotify.core.errors import (
 )
 from gcnotify.core.model import Queue
 from gcnotify.devserver.genesys_server import GenesysStandIn
-from gcnotify.devserver.messaging_endpoints import EMAILS_PATH, MESSAGES_PATH
+from gcnotify.devserver.messaging_endpoints import (
+    BULK_MAX,
+    EMAILS_PATH,
+    FAILURE_CODES,
+    MESSAGES_PATH,
+    READS_PREFIX,
+    Timeline,
+    receipt_timeline,
+)
 from gcnotify.genesys.client import GenesysClient
 from gcnotify.genesys.messaging import (
     TemplateCall,
@@ -30,6 +40,7 @@ from gcnotify.genesys.messaging import (
     send_agentless_email,
     send_agentless_message,
 )
+from gcnotify.genesys.receipts import MessageRef, ReceiptReader
 from gcnotify.genesys.responses import fetch_response, substitution_problems
 from tests.support import FakeClock, schema_errors
 
@@ -440,3 +451,273 @@ def test_an_unknown_response_is_404(genesys: GenesysClient) -> None:
     """An id the stand-in does not serve: the seam says it does not exist in this org."""
     with pytest.raises(GenesysRequestError, match="does not exist in this Genesys Cloud org"):
         fetch_response(genesys, "not-a-response")
+
+
+# ------------------------------------------------------------------ receipts
+
+
+class Now:
+    """The stand-in's present, moved forward by the test."""
+
+    def __init__(self, start: datetime = NOW) -> None:
+        self.value = start
+
+    def __call__(self) -> datetime:
+        return self.value
+
+    def advance(self, **kwargs: float) -> None:
+        self.value += timedelta(**kwargs)
+
+
+@pytest.fixture
+def now(stand_in: GenesysStandIn) -> Now:
+    moving = Now()
+    stand_in.now = moving
+    return moving
+
+
+def details(stand_in: GenesysStandIn, genesys: GenesysClient, message_id: str) -> dict[str, Any]:
+    [result] = ReceiptReader(genesys).read_all([MessageRef(message_id)])
+    assert result.error is None
+    return dict(result.messages[message_id])
+
+
+def statuses(data: Mapping[str, Any]) -> list[tuple[str, bool]]:
+    return [(r["status"], r["isFinalReceipt"]) for r in data["normalizedReceipts"]]
+
+
+def test_timelines_are_deterministic_and_realistic() -> None:
+    """The same seed, sequence, channel and time give the same timeline; over 4,000 messages
+    the outcomes and every failure code show up in about their shares."""
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    assert receipt_timeline(7, 12, "sms", at) == receipt_timeline(7, 12, "sms", at)
+    lines = [receipt_timeline(7, n, "sms", at) for n in range(4000)]
+    outcomes = Counter(line.outcome for line in lines)
+    codes = Counter(line.code for line in lines if line.outcome == "failed")
+    assert 0.80 < outcomes["delivered"] / 4000 < 0.88
+    assert 0.08 < outcomes["failed"] / 4000 < 0.14
+    assert 0.03 < outcomes["pending"] / 4000 < 0.07
+    assert set(FAILURE_CODES) == set(codes)
+    assert all(timedelta(seconds=1) <= line.sent_after <= timedelta(seconds=8) for line in lines)
+    assert all(line.read_after is None for line in lines)  # SMS has no read receipts
+    whatsapp = [receipt_timeline(7, n, "whatsapp", at) for n in range(400)]
+    assert any(line.read_after is not None for line in whatsapp)
+
+
+def test_a_message_goes_queued_sent_delivered(
+    genesys: GenesysClient, stand_in: GenesysStandIn, now: Now
+) -> None:
+    """MessageData over time: queued, then a Sent receipt, then Delivered (final for SMS)."""
+    stand_in.messaging.plan(
+        SMS_TO, Timeline(timedelta(seconds=3), "delivered", timedelta(minutes=4))
+    )
+    sent = send_agentless_message(genesys, sms())
+    data = details(stand_in, genesys, sent.message_id)
+    assert ("queued", [], sent.conversation_id, SMS_TO, "outbound") == (
+        data["status"],
+        data["normalizedReceipts"],
+        data["conversationId"],
+        data["toAddress"],
+        data["direction"],
+    )
+    now.advance(seconds=3)
+    assert [("Sent", False)] == statuses(details(stand_in, genesys, sent.message_id))
+    now.advance(minutes=4)
+    data = details(stand_in, genesys, sent.message_id)
+    assert ("delivery-success", [("Sent", False), ("Delivered", True)]) == (
+        data["status"],
+        statuses(data),
+    )
+    assert "2025-11-04T14:15:11.458Z" == data["normalizedReceipts"][1]["channel"]["time"]
+    assert data == stand_in.messaging.message_data(sent.message_id)
+
+
+def test_a_failure_carries_its_reason_code(
+    genesys: GenesysClient, stand_in: GenesysStandIn, now: Now
+) -> None:
+    """delivery-failed with a final Failed receipt and the reason's code and message."""
+    stand_in.messaging.plan(
+        SMS_TO,
+        Timeline(timedelta(seconds=1), "failed", timedelta(seconds=30), code="RecipientOptedOut"),
+    )
+    sent = send_agentless_message(genesys, sms())
+    now.advance(seconds=31)
+    data = details(stand_in, genesys, sent.message_id)
+    failed = data["normalizedReceipts"][-1]
+    assert ("delivery-failed", "Failed", True, "RecipientOptedOut") == (
+        data["status"],
+        failed["status"],
+        failed["isFinalReceipt"],
+        failed["reasons"][0]["code"],
+    )
+
+
+def test_whatsapp_is_delivered_then_read(
+    genesys: GenesysClient, stand_in: GenesysStandIn, now: Now
+) -> None:
+    """On a channel with read receipts Delivered is not final; Read is."""
+    stand_in.messaging.plan(
+        "15557655942",
+        Timeline(timedelta(seconds=2), "delivered", timedelta(minutes=1), timedelta(minutes=10)),
+    )
+    body = agentless_message_body(
+        channel="whatsapp",
+        from_address="0b7c5e2a-1f3d-4c6b-9a8e-7d6c5b4a3f2e",
+        to_address=SMS_TO,
+        template=TemplateCall(RESPONSE_ID, {"order_id": "ORD-1"}),
+    )
+    sent = send_agentless_message(genesys, body)
+    now.advance(minutes=2)
+    assert [("Sent", False), ("Delivered", False)] == statuses(
+        details(stand_in, genesys, sent.message_id)
+    )
+    now.advance(minutes=10)
+    data = details(stand_in, genesys, sent.message_id)
+    assert ("read", ("Read", True)) == (data["status"], statuses(data)[-1])
+
+
+def test_a_pending_message_never_gets_a_final_receipt(
+    genesys: GenesysClient, stand_in: GenesysStandIn, now: Now
+) -> None:
+    stand_in.messaging.plan(SMS_TO, Timeline(timedelta(seconds=1), "pending"))
+    sent = send_agentless_message(genesys, sms())
+    now.advance(days=5)
+    data = details(stand_in, genesys, sent.message_id)
+    assert ("sent", [("Sent", False)]) == (data["status"], statuses(data))
+
+
+def test_the_speed_factor_shortens_every_duration(
+    genesys: GenesysClient, stand_in: GenesysStandIn, now: Now
+) -> None:
+    """At speed 60 a ten-minute timeline has run out after ten seconds."""
+    stand_in.messaging.receipt_speed = 60
+    stand_in.messaging.plan(
+        SMS_TO, Timeline(timedelta(seconds=30), "delivered", timedelta(minutes=9))
+    )
+    sent = send_agentless_message(genesys, sms())
+    now.advance(seconds=9)
+    assert "sent" == details(stand_in, genesys, sent.message_id)["status"]
+    now.advance(seconds=1)
+    assert "delivery-success" == details(stand_in, genesys, sent.message_id)["status"]
+
+
+def test_an_unknown_status_is_served_as_is(
+    genesys: GenesysClient, stand_in: GenesysStandIn, now: Now
+) -> None:
+    stand_in.messaging.plan(
+        SMS_TO, Timeline(timedelta(seconds=1), "delivered", timedelta(seconds=5), status="held")
+    )
+    sent = send_agentless_message(genesys, sms())
+    now.advance(seconds=6)
+    assert "held" == details(stand_in, genesys, sent.message_id)["status"]
+
+
+def test_bulk_reads_the_asked_messages_of_one_conversation(
+    genesys: GenesysClient, stand_in: GenesysStandIn, now: Now
+) -> None:
+    """useExistingActiveConversation puts sends to one recipient into one conversation; the bulk
+    read answers the asked ids it holds and leaves out the others."""
+    first = send_agentless_message(genesys, sms("one") | {"useExistingActiveConversation": True})
+    second = send_agentless_message(genesys, sms("two") | {"useExistingActiveConversation": True})
+    other = send_agentless_message(genesys, sms("three", to="+15557650000"))
+    assert first.conversation_id == second.conversation_id != other.conversation_id
+    assert first.conversation_id is not None
+    ids = [first.message_id, second.message_id, other.message_id]
+    listing = genesys.post_json(f"{READS_PREFIX}{first.conversation_id}/messages/bulk", ids)
+    assert {first.message_id, second.message_id} == {e["id"] for e in listing["entities"]}
+    [request] = [r for r in stand_in.requests if r.path.endswith("/bulk")]
+    assert ids == request.json
+    # A conversation idle for longer than it stays active gets no further message.
+    now.advance(hours=25)
+    later = send_agentless_message(genesys, sms("four") | {"useExistingActiveConversation": True})
+    assert later.conversation_id != first.conversation_id
+
+
+def test_bulk_refuses_more_than_1000_ids(genesys: GenesysClient, stand_in: GenesysStandIn) -> None:
+    sent = send_agentless_message(genesys, sms())
+    path = f"{READS_PREFIX}{sent.conversation_id}/messages/bulk"
+    with pytest.raises(GenesysRequestError, match="1,000"):
+        genesys.post_json(path, [sent.message_id] * (BULK_MAX + 1))
+    with pytest.raises(GenesysRequestError, match="list of message ids"):
+        genesys.post_json(path, {"ids": [sent.message_id]})
+
+
+def test_unknown_messages_and_conversations_are_404(
+    genesys: GenesysClient, stand_in: GenesysStandIn
+) -> None:
+    """An id Genesys does not hold, or a message read under another conversation, is 404; the
+    seam reports such messages as missing."""
+    sent = send_agentless_message(genesys, sms())
+    for path in (
+        f"{READS_PREFIX}no-such-message/details",
+        f"{READS_PREFIX}{uuid.uuid4()}/messages/{sent.message_id}",
+        f"{READS_PREFIX}{uuid.uuid4()}",
+    ):
+        with pytest.raises(GenesysRequestError, match=r"not found \(code not\.found\)") as info:
+            genesys.get_json(path)
+        assert 404 == info.value.status
+    own = genesys.get_json(f"{READS_PREFIX}{sent.conversation_id}/messages/{sent.message_id}")
+    assert sent.message_id == own["id"]
+    stand_in.messaging.forget(sent.message_id)
+    [result] = ReceiptReader(genesys).read_all([MessageRef(sent.message_id)])
+    assert ((sent.message_id,), None) == (result.missing, result.error)
+
+
+def test_the_conversation_lists_its_messages(
+    genesys: GenesysClient, stand_in: GenesysStandIn, now: Now
+) -> None:
+    """MessageConversation: the customer participant with each message's id, status, time and,
+    for a failure, its ErrorBody."""
+    stand_in.messaging.plan(
+        SMS_TO, Timeline(timedelta(seconds=1), "failed", timedelta(seconds=2), code="ServerError")
+    )
+    sent = send_agentless_message(genesys, sms())
+    now.advance(seconds=5)
+    conversation = genesys.get_json(f"{READS_PREFIX}{sent.conversation_id}")
+    [customer] = conversation["participants"]
+    [message] = customer["messages"]
+    assert ("customer", SMS_TO, sent.message_id, "delivery-failed", "ServerError") == (
+        customer["purpose"],
+        customer["address"],
+        message["messageId"],
+        message["messageStatus"],
+        message["errorInfo"]["code"],
+    )
+
+
+def test_reads_past_the_rate_are_429_with_retry_after(
+    genesys: GenesysClient, stand_in: GenesysStandIn, clock: FakeClock
+) -> None:
+    """Three reads in ten seconds: the fourth waits out Retry-After (the client sleeps it) and is
+    answered; the rate counts on the stand-in's clock."""
+    stand_in.messaging.rate_clock = clock
+    sent = send_agentless_message(genesys, sms())
+    stand_in.messaging.receipt_rate = (3, 10.0)
+    for _ in range(3):
+        details(stand_in, genesys, sent.message_id)
+    assert [] == clock.sleeps
+    details(stand_in, genesys, sent.message_id)
+    [throttled] = [r for r in stand_in.requests if r.path.endswith("/details")][3:4]
+    assert throttled.method == "GET"
+    assert 1 == len(clock.sleeps)
+    assert 10.0 <= clock.sleeps[0] <= 11.0
+
+
+def test_a_storm_is_waited_out(
+    genesys: GenesysClient, stand_in: GenesysStandIn, clock: FakeClock
+) -> None:
+    """storm(2): two 429s with Retry-After 2, then the answer."""
+    sent = send_agentless_message(genesys, sms())
+    stand_in.messaging.storm(2, retry_after=2)
+    details(stand_in, genesys, sent.message_id)
+    assert [2.25, 2.25] == clock.sleeps
+    assert 3 == stand_in.count(f"{READS_PREFIX}{sent.message_id}/details")
+
+
+def test_a_read_with_the_wrong_method_is_405(
+    genesys: GenesysClient, stand_in: GenesysStandIn
+) -> None:
+    sent = send_agentless_message(genesys, sms())
+    with pytest.raises(GenesysRequestError) as info:
+        genesys.get_json(f"{READS_PREFIX}{sent.conversation_id}/messages/bulk")
+    assert 405 == info.value.status

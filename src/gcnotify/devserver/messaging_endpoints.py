@@ -13,18 +13,36 @@ Every accepted send is kept in ``sent``, so a test can assert that exactly one m
 answered with an ``ErrorBody`` code). Which codes Genesys puts in a send's synchronous
 ``ErrorBody`` is not documented; the stand-in borrows the delivery failure codes
 (``InvalidDestination``, ``RecipientOptedOut``, …) a receipt carries.
+
+Receipts: every accepted agentless message gets a deterministic ``Timeline`` (``receipt_seed``,
+its sequence number, channel and send time): queued, then ``sent`` after seconds, then
+``delivery-success`` (``read`` later on channels with read receipts) or ``delivery-failed`` with a
+reason code after minutes, and a few never reach a final receipt. ``plan`` sets the timeline of
+the next messages to an address. Time is the stand-in's ``now`` (tests pin and advance it) and
+``receipt_speed`` shortens every duration (the demo and benchmarks). The message is read back in
+the SDK's shapes: ``GET …/messages/{messageId}/details`` and ``GET …/{conversationId}/messages/
+{messageId}`` answer ``MessageData``, ``POST …/{conversationId}/messages/bulk`` (at most 1,000
+ids, else 400) a ``TextMessageListing`` of the asked messages that belong to that conversation
+(ids it does not hold are left out), ``GET …/messages/{conversationId}`` a
+``MessageConversation``. ``receipt_rate`` answers 429 with ``Retry-After`` past a number of reads
+per window, ``storm`` the next reads.
 """
 
 from __future__ import annotations
 
+import math
+import random
 import re
 import threading
+import time
 import uuid
-from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
 
-from gcnotify.devserver.genesys_errors import error_response
+from gcnotify.devserver.genesys_errors import error_body, error_response
 from gcnotify.devserver.http_base import (
     RecordedRequest,
     Response,
@@ -36,11 +54,16 @@ if TYPE_CHECKING:
     from gcnotify.devserver.genesys_server import GenesysStandIn
 
 __all__ = [
+    "BULK_MAX",
     "EMAILS_PATH",
+    "FAILURE_CODES",
     "MESSAGES_PATH",
+    "READS_PREFIX",
     "RESPONSES_PATH",
     "SENDS_PREFIX",
     "MessagingEndpoints",
+    "Timeline",
+    "receipt_timeline",
 ]
 
 MESSAGES_PATH = "/api/v2/conversations/messages/agentless"
@@ -54,6 +77,78 @@ LIBRARY = {
     "selfUri": "/api/v2/responsemanagement/libraries/1b7e4c2a-5d3f-4e6a-9b8c-0d1e2f3a4b5c",
 }
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+# Receipt reads: message details, a conversation's message, the bulk read, the conversation.
+READS_PREFIX = "/api/v2/conversations/messages/"
+BULK_MAX = 1000  # "The max messages you can request in the body is 1,000" (SDK docs)
+# Channels whose receipts go on to Read (SMS stops at Delivered).
+_READ_CHANNELS = frozenset({"whatsapp", "webmessaging", "open", "apple"})
+# The failure reason codes a timeline draws, with their share of failures and the text served.
+FAILURE_CODES: Mapping[str, tuple[float, str]] = {
+    "InvalidDestination": (0.30, "The destination address is not valid for this channel"),
+    "RecipientOptedOut": (0.20, "The recipient has opted out of messages from this sender"),
+    "RateLimited": (0.15, "The provider rate limited the message"),
+    "ServerError": (0.10, "The provider failed to process the message"),
+    "MessageExpired": (0.10, "The message expired before it could be delivered"),
+    "GeneralError": (0.05, "The message could not be delivered"),
+    "MessageNotAllowed": (0.05, "The message is not allowed by the provider's policy"),
+    "UnsupportedMessage": (0.05, "The message type is not supported by the recipient"),
+}
+Outcome = Literal["delivered", "failed", "pending"]
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """What becomes of one accepted message; durations at speed 1.
+
+    ``sent_after`` counts from the send, ``final_after`` from ``sent``, ``read_after`` from
+    delivery (None: never read). ``pending`` never gets a final receipt. ``status`` replaces the
+    status served once ``final_after`` has passed (a status gcnotify does not know, for tests).
+    """
+
+    sent_after: timedelta
+    outcome: Outcome
+    final_after: timedelta = timedelta(0)
+    read_after: timedelta | None = None
+    code: str | None = None
+    status: str | None = None
+
+
+def receipt_timeline(seed: int, sequence: int, channel: str, sent_at: datetime) -> Timeline:
+    """The timeline of the ``sequence``-th message, the same for the same inputs in every run.
+
+    84 % are delivered (60 % of those read later where the channel has read receipts), 11 % fail
+    with a code drawn by ``FAILURE_CODES``' shares, 5 % never get a final receipt.
+    """
+    rng = random.Random(f"{seed}:{sequence}:{channel}:{sent_at.isoformat()}")
+    sent_after = timedelta(seconds=rng.uniform(1.0, 8.0))
+    roll = rng.random()
+    if roll < 0.84:
+        read = channel in _READ_CHANNELS and rng.random() < 0.6
+        return Timeline(
+            sent_after,
+            "delivered",
+            timedelta(seconds=rng.uniform(15.0, 900.0)),
+            timedelta(seconds=rng.uniform(60.0, 3600.0)) if read else None,
+        )
+    if roll < 0.95:
+        codes = list(FAILURE_CODES)
+        code = rng.choices(codes, weights=[FAILURE_CODES[c][0] for c in codes])[0]
+        return Timeline(sent_after, "failed", timedelta(seconds=rng.uniform(5.0, 600.0)), code=code)
+    return Timeline(sent_after, "pending")
+
+
+@dataclass(frozen=True)
+class _Tracked:
+    """An accepted agentless message, as the receipt reads serve it."""
+
+    id: str
+    conversation_id: str
+    channel: str
+    from_address: str
+    to_address: str | None
+    text: str | None
+    accepted_at: datetime
+    timeline: Timeline
 
 
 def _error(status: int, message: str, code: str) -> Response:
@@ -82,6 +177,18 @@ class MessagingEndpoints:
         self._responses: dict[str, dict[str, Any]] = {}
         self._message_schema = load_schema_validator("genesys-agentless-message")
         self._email_schema = load_schema_validator("genesys-agentless-email")
+        # Receipts: the timelines, their knobs, and the conversations messages went into.
+        self.receipt_seed = 7
+        self.receipt_speed = 1.0  # 60: a timeline's minute passes in a second of ``now``
+        self.receipt_rate: tuple[int, float] | None = None  # (reads, seconds) before a 429
+        self.rate_clock: Callable[[], float] = time.monotonic
+        # How long a conversation takes further messages with useExistingActiveConversation.
+        self.conversation_active = timedelta(hours=24)
+        self._tracked: dict[str, _Tracked] = {}
+        self._conversations: dict[str, list[str]] = {}
+        self._active: dict[tuple[str, str], tuple[str, datetime]] = {}
+        self._plans: dict[str, list[Timeline]] = {}
+        self._reads: deque[float] = deque()
 
     # ------------------------------------------------------------------ test controls
 
@@ -106,6 +213,31 @@ class MessagingEndpoints:
         ``status`` and an ``ErrorBody`` whose code is ``code``, e.g. ``RecipientOptedOut``."""
         with self._lock:
             self._refused[_key(address)] = (code, status)
+
+    def plan(self, address: str, *timelines: Timeline) -> None:
+        """The next messages to ``address`` follow ``timelines``, in order (then drawn again)."""
+        with self._lock:
+            self._plans.setdefault(_key(address), []).extend(timelines)
+
+    def storm(self, n: int, retry_after: int = 1) -> None:
+        """The next ``n`` receipt reads answer 429 with ``Retry-After`` (Genesys's body)."""
+        self._owner.fail_next(READS_PREFIX, 429, headers={"Retry-After": str(retry_after)}, times=n)
+
+    def timeline(self, message_id: str) -> Timeline:
+        """The timeline a message follows (KeyError for an id the stand-in never accepted)."""
+        with self._lock:
+            return self._tracked[message_id].timeline
+
+    def forget(self, message_id: str) -> None:
+        """Answer 404 for ``message_id`` from now on, as for a message Genesys no longer has."""
+        with self._lock:
+            self._tracked.pop(message_id, None)
+
+    def message_data(self, message_id: str) -> dict[str, Any]:
+        """The ``MessageData`` the reads answer for ``message_id`` now."""
+        with self._lock:
+            tracked = self._tracked[message_id]
+        return self._data(tracked, self._owner.now())
 
     def add_response(
         self,
@@ -165,6 +297,8 @@ class MessagingEndpoints:
             return self._email(request.json)
         if path.startswith(RESPONSES_PATH + "/") and method == "GET":
             return self._response(path.removeprefix(RESPONSES_PATH + "/"), request)
+        if path.startswith(READS_PREFIX):
+            return self._read(request, path.removeprefix(READS_PREFIX).split("/"))
         return None
 
     def _invalid(self, validator: Any, body: Any) -> Response | None:
@@ -198,8 +332,15 @@ class MessagingEndpoints:
         refusal = self._refusal(recipient)
         if refusal is not None:
             return refusal
-        message_id, conversation_id = uuid.uuid4().hex, str(uuid.uuid4())
-        now = _stamp(self._owner.now())
+        accepted_at = self._owner.now()
+        message_id = uuid.uuid4().hex
+        conversation_id = self._conversation_for(
+            str(body["fromAddress"]),
+            recipient,
+            accepted_at,
+            reuse=bool(body.get("useExistingActiveConversation")),
+        )
+        now = _stamp(accepted_at)
         self_uri = f"/api/v2/conversations/messages/{conversation_id}/messages/{message_id}"
         answer: dict[str, Any] = {
             "id": message_id,
@@ -229,7 +370,213 @@ class MessagingEndpoints:
             answer["messagingTemplate"] = body["messagingTemplate"]
         answer["message"] = message
         self._record(recipient, str(channel), body, answer)
+        tracked = _Tracked(
+            message_id,
+            conversation_id,
+            str(channel),
+            str(body["fromAddress"]),
+            to if isinstance(to, str) else None,
+            text if isinstance(text, str) else None,
+            accepted_at,
+            Timeline(timedelta(0), "pending"),  # drawn or planned by _track
+        )
+        self._track(recipient, tracked)
         return Response(200, answer)
+
+    # ------------------------------------------------------------------ receipts
+
+    def _conversation_for(self, sender: str, recipient: str, now: datetime, *, reuse: bool) -> str:
+        """A new conversation, or with ``reuse`` the pair's conversation while it is active."""
+        pair = (sender, _key(recipient))
+        with self._lock:
+            active = self._active.get(pair)
+            if reuse and active is not None and now - active[1] < self.conversation_active:
+                conversation_id = active[0]
+            else:
+                conversation_id = str(uuid.uuid4())
+            self._active[pair] = (conversation_id, now)
+        return conversation_id
+
+    def _track(self, recipient: str, tracked: _Tracked) -> None:
+        """Keep ``tracked`` with its timeline: the recipient's planned one, else drawn."""
+        with self._lock:
+            planned = self._plans.get(_key(recipient))
+            if planned:
+                timeline = planned.pop(0)
+            else:
+                sequence = len(self._sent)
+                timeline = receipt_timeline(
+                    self.receipt_seed, sequence, tracked.channel, tracked.accepted_at
+                )
+            self._tracked[tracked.id] = replace(tracked, timeline=timeline)
+            self._conversations.setdefault(tracked.conversation_id, []).append(tracked.id)
+
+    def _data(self, tracked: _Tracked, now: datetime) -> dict[str, Any]:
+        """``MessageData`` as it stands at ``now``: the status and every receipt so far."""
+        line, speed = tracked.timeline, max(self.receipt_speed, 1e-9)
+        sent_at = tracked.accepted_at + line.sent_after / speed
+        final_at = sent_at + line.final_after / speed
+        status = "queued"
+        receipts: list[dict[str, Any]] = []
+
+        def receipt(kind: str, at: datetime, final: bool, **extra: Any) -> None:
+            receipts.append(
+                {
+                    "id": tracked.id,
+                    "channel": {"time": _stamp(at)},
+                    "type": "Receipt",
+                    "status": kind,
+                    "isFinalReceipt": final,
+                    "direction": "Outbound",
+                }
+                | extra
+            )
+
+        if now >= sent_at:
+            status = "sent"
+            receipt("Sent", sent_at, False)
+        if now >= final_at and line.outcome != "pending" and now >= sent_at:
+            if line.status is not None:
+                status = line.status
+            elif line.outcome == "failed":
+                code = line.code or "GeneralError"
+                text = FAILURE_CODES.get(code, (0.0, f"The message failed ({code})"))[1]
+                status = "delivery-failed"
+                receipt("Failed", final_at, True, reasons=[{"code": code, "message": text}])
+            else:
+                status = "delivery-success"
+                receipt("Delivered", final_at, line.read_after is None)
+                if line.read_after is not None and now >= final_at + line.read_after / speed:
+                    status = "read"
+                    receipt("Read", final_at + line.read_after / speed, True)
+        data: dict[str, Any] = {
+            "id": tracked.id,
+            "timestamp": _stamp(tracked.accepted_at),
+            "fromAddress": tracked.from_address,
+            "direction": "outbound",
+            "messengerType": tracked.channel,
+            "status": status,
+            "normalizedMessage": {
+                "id": tracked.id,
+                "channel": {"time": _stamp(tracked.accepted_at)},
+                "type": "Text",
+                "direction": "Outbound",
+            },
+            "normalizedReceipts": receipts,
+            "conversationId": tracked.conversation_id,
+            "selfUri": f"{READS_PREFIX}{tracked.conversation_id}/messages/{tracked.id}",
+        }
+        if tracked.to_address is not None:
+            data["toAddress"] = tracked.to_address
+        if tracked.text is not None:
+            data["textBody"] = tracked.text
+            data["normalizedMessage"]["text"] = tracked.text
+        return data
+
+    def _throttled(self) -> Response | None:
+        """429 once ``receipt_rate`` reads arrived within its window."""
+        if self.receipt_rate is None:
+            return None
+        limit, window = self.receipt_rate
+        now = self.rate_clock()
+        with self._lock:
+            while self._reads and now - self._reads[0] >= window:
+                self._reads.popleft()
+            if len(self._reads) < limit:
+                self._reads.append(now)
+                return None
+            wait = max(1, math.ceil(self._reads[0] + window - now))
+        message = f"Rate limit exceeded the maximum. Retry the request in [{wait}] seconds"
+        return Response(429, error_body(429, message), headers={"Retry-After": str(wait)})
+
+    def _read(self, request: RecordedRequest, parts: list[str]) -> Response | None:
+        method = request.method
+        shape = (
+            ("details", parts[0]) if len(parts) == 2 and parts[1] == "details" and parts[0] else
+            ("bulk", parts[0]) if len(parts) == 3 and parts[1:] == ["messages", "bulk"] else
+            ("message", parts[0]) if len(parts) == 3 and parts[1] == "messages" and parts[2] else
+            ("conversation", parts[0]) if len(parts) == 1 and parts[0] else
+            None
+        )  # fmt: skip
+        if shape is None:
+            return None
+        kind, first = shape
+        wanted = "POST" if kind == "bulk" else "GET"
+        if method != wanted:
+            return _error(405, f"{method} is not supported on {request.path}", "method.not.allowed")
+        throttled = self._throttled()
+        if throttled is not None:
+            return throttled
+        now = self._owner.now()
+        if kind == "bulk":
+            return self._bulk(first, request.json, now)
+        if kind == "conversation":
+            return self._conversation(first, now)
+        message_id = first if kind == "details" else parts[2]
+        with self._lock:
+            tracked = self._tracked.get(message_id)
+        if tracked is None or (kind == "message" and tracked.conversation_id != first):
+            return _error(404, f"Message {message_id} not found", "not.found")
+        return Response(200, self._data(tracked, now))
+
+    def _bulk(self, conversation_id: str, ids: Any, now: datetime) -> Response:
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            return _error(400, "The request body must be a list of message ids", "bad.request")
+        if len(ids) > BULK_MAX:
+            return _error(
+                400,
+                f"The max messages you can request in the body is {BULK_MAX:,} (got {len(ids):,})",
+                "bad.request",
+            )
+        with self._lock:
+            held = set(self._conversations.get(conversation_id, ()))
+            if not held:
+                return _error(404, f"Conversation {conversation_id} not found", "not.found")
+            found = [
+                self._tracked[i] for i in dict.fromkeys(ids) if i in held and i in self._tracked
+            ]
+        return Response(200, {"entities": [self._data(t, now) for t in found]})
+
+    def _conversation(self, conversation_id: str, now: datetime) -> Response:
+        """``MessageConversation``: the customer participant and the messages sent to it."""
+        with self._lock:
+            held = [self._tracked[i] for i in self._conversations.get(conversation_id, ())
+                    if i in self._tracked]  # fmt: skip
+        if not held:
+            return _error(404, f"Conversation {conversation_id} not found", "not.found")
+        first = held[0]
+        details = []
+        for tracked in held:
+            data = self._data(tracked, now)
+            entry: dict[str, Any] = {
+                "messageId": tracked.id,
+                "messageStatus": data["status"],
+                "messageSegmentCount": 1,
+                "messageTime": data["timestamp"],
+            }
+            failed = [r for r in data["normalizedReceipts"] if r["status"] == "Failed"]
+            if failed:
+                reason = failed[0]["reasons"][0]
+                entry["errorInfo"] = error_body(400, reason["message"], reason["code"])
+            details.append(entry)
+        customer: dict[str, Any] = {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, conversation_id)),
+            "purpose": "customer",
+            "state": "connected",
+            "fromAddress": {"addressNormalized": first.from_address},
+            "messages": details,
+        }
+        if first.to_address is not None:
+            customer["address"] = first.to_address
+            customer["toAddress"] = {"addressNormalized": first.to_address}
+        return Response(
+            200,
+            {
+                "id": conversation_id,
+                "participants": [customer],
+                "selfUri": f"{READS_PREFIX}{conversation_id}",
+            },
+        )
 
     def _email(self, body: dict[str, Any]) -> Response:
         invalid = self._invalid(self._email_schema, body)

@@ -429,6 +429,7 @@ class GenesysClient:
         status: int,
         attempts: _Attempts,
         body: Mapping[str, Any] | None,
+        retry_after: float | None = None,
     ) -> GenesysUnavailableError:
         return GenesysUnavailableError(
             f"Genesys Cloud still answered {status} to {endpoint} after {attempts.count} "
@@ -437,6 +438,7 @@ class GenesysClient:
             "retries a failed invocation). A 429 that persists means other integrations share "
             "this OAuth client's rate limit: give gcnotify its own OAuth client.",
             status=status,
+            retry_after=retry_after,
         )
 
     def _checked_json(self, response: requests.Response, method: str, path: str) -> dict[str, Any]:
@@ -516,9 +518,14 @@ class GenesysClient:
         return self._checked_with(response, "GET", path, permission)
 
     def post_json(
-        self, path: str, body: Mapping[str, Any], *, permission: str | None = None
+        self,
+        path: str,
+        body: Mapping[str, Any] | Sequence[Any],
+        *,
+        permission: str | None = None,
     ) -> dict[str, Any]:
-        """The JSON object ``POST path`` with ``body`` answers (2xx, 202 included)."""
+        """The JSON object ``POST path`` with ``body`` answers (2xx, 202 included); a few
+        endpoints (the bulk message read) take a JSON array as their body."""
         import json
 
         payload = json.dumps(body, separators=(",", ":")).encode("utf-8")
@@ -724,7 +731,9 @@ class GenesysClient:
             if once and (status == 429 or status >= 500):
                 raise self._once_failure(endpoint, response, attempts)
             if status == 429 or status >= 500:
-                raise self._unavailable(endpoint, status, attempts, _json_object(response))
+                raise self._unavailable(
+                    endpoint, status, attempts, _json_object(response), _retry_after(response)
+                )
             if status != 401 or token is None:
                 return response
             response.close()
