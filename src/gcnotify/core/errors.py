@@ -11,7 +11,8 @@ value or HTTP status was involved, and what to do about it. No message ever hold
     ├── RequestError                 a notification request is invalid (lists every problem)
     ├── ReportError                  a report cannot be built (e.g. a queue name does not exist)
     │   ├── QueueNotFoundError
-    │   └── UnexpectedAnswerError    the Genesys answer does not fit the query (other queues, …)
+    │   ├── UnexpectedAnswerError    the Genesys answer does not fit the query (other queues, …)
+    │   └── RecipientsSuppressedError  every recipient of a report is suppressed: nothing sent
     ├── RenderError                  a template is missing or failed to render
     ├── MessageTemplateError         a message template is invalid, fails to render, or is too long
     ├── ApiError                     an HTTP API answered with an error or could not be reached
@@ -60,6 +61,7 @@ __all__ = [
     "MessageStoreError",
     "MessageTemplateError",
     "QueueNotFoundError",
+    "RecipientsSuppressedError",
     "RenderError",
     "ReportError",
     "RequestError",
@@ -173,6 +175,11 @@ class UnexpectedAnswerError(ReportError):
     such an answer is refused rather than read as "no activity", because its numbers cannot be
     trusted.
     """
+
+
+class RecipientsSuppressedError(ReportError):
+    """Every recipient of a report is in the suppression table (channel email): nobody is left
+    to send it to, so it is not sent. The message names them (masked) and the fix."""
 
 
 class RenderError(GcnotifyError):

@@ -30,8 +30,10 @@ from gcnotify.runtime.settings import Settings
 
 if TYPE_CHECKING:
     from gcnotify.aws.ledger import Ledger
+    from gcnotify.aws.messages import MessageStore
     from gcnotify.aws.secrets import Credentials
     from gcnotify.aws.storage import ArtifactStore
+    from gcnotify.aws.suppression import SuppressionTable
     from gcnotify.chat.client import ChatClient
     from gcnotify.core.model import ReportConfig
     from gcnotify.core.windows import ReportWindow
@@ -100,6 +102,24 @@ class _ColdStart:
         client = self.aws_client("dynamodb", LedgerError)
         return Ledger(client, self.settings.ledger_table)
 
+    def _make_tables(self) -> tuple[MessageStore | None, SuppressionTable | None]:
+        """The messages table (delivery summaries count it) and the suppression table (report
+        recipients found there are left out), when the stack names them; one client for both."""
+        messages_table = self.settings.messages_table
+        suppression_table = self.settings.suppression_table
+        if messages_table is None and suppression_table is None:
+            return None, None
+        from gcnotify.aws.messages import MessageStore
+        from gcnotify.aws.suppression import SuppressionTable
+        from gcnotify.core.errors import MessageStoreError, SuppressionError
+
+        error = SuppressionError if suppression_table is not None else MessageStoreError
+        client = self.aws_client("dynamodb", error)
+        return (
+            MessageStore(client, messages_table) if messages_table is not None else None,
+            SuppressionTable(client, suppression_table) if suppression_table is not None else None,
+        )
+
     def connect(self) -> tuple[Credentials, Ledger | None]:
         """The secret and the ledger, once per container, the read overlapping the client.
 
@@ -131,6 +151,7 @@ class _ColdStart:
             from gcnotify.sendgrid.client import SendGridClient
 
             creds, ledger = self.connect()
+            messages, suppression = self._make_tables()
             templates = templates_dir()
             endpoints = self.settings.endpoints(self.config)
             self.seams = _Seams(
@@ -145,6 +166,8 @@ class _ColdStart:
                 # Templates are loaded and checked at cold start, before anything is fetched.
                 renderer=Renderer(templates, compiled_templates_dir(templates)),
                 extra_secrets=dict(creds.extra),
+                messages=messages,
+                suppression=suppression,
             )
         from gcnotify.aws.once import Once
         from gcnotify.reports.runner import Services
@@ -155,6 +178,8 @@ class _ColdStart:
             sendgrid=self.seams.sendgrid,
             out_dir=out_dir,
             deadline=deadline,
+            messages=self.seams.messages,
+            suppression=self.seams.suppression,
         )
         if self.seams.ledger is not None:
             services.once = Once(self.seams.ledger, now=services.now)
@@ -227,6 +252,8 @@ class _Seams:
     extra_secrets: dict[str, str]  # the secret's keys beyond the three: webhook URLs, signing key
     chat: ChatClient | None = None
     store: ArtifactStore | None = None
+    messages: MessageStore | None = None
+    suppression: SuppressionTable | None = None
 
 
 _state: _ColdStart | None = None

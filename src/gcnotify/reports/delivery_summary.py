@@ -22,7 +22,7 @@ import io
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from gcnotify.core.mail import Attachment
@@ -42,6 +42,7 @@ __all__ = [
     "render_summary",
     "send_time",
     "summarize",
+    "utc_days",
 ]
 
 Outcome = Literal["delivered", "read", "pending", "unknown", "failed_permanent", "failed_temporary"]
@@ -104,6 +105,14 @@ def outcome_of(record: MessageRecord) -> tuple[Outcome, str]:
     if status in _ENDED and receipt_class == "failed_temporary":
         return "failed_temporary", text
     return "failed_permanent", text
+
+
+def utc_days(start: datetime, end: datetime) -> list[date]:
+    """The UTC dates ``[start, end)`` touches: the day index's keys a window must read (two for
+    one local business day anywhere but UTC)."""
+    first = start.astimezone(UTC).date()
+    last = (end - timedelta(microseconds=1)).astimezone(UTC).date()
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 def nearest_rank(ordered: Sequence[timedelta], percent: int) -> timedelta | None:

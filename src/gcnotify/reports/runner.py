@@ -20,9 +20,14 @@ import pytz
 
 from gcnotify.aws.once import Blocked
 from gcnotify.core.calendar import closed_days
-from gcnotify.core.errors import GcnotifyError, LedgerError
+from gcnotify.core.errors import (
+    GcnotifyError,
+    LedgerError,
+    MessageStoreError,
+    RecipientsSuppressedError,
+)
 from gcnotify.core.mail import RenderedEmail
-from gcnotify.core.model import Config, ReportConfig
+from gcnotify.core.model import Config, Recipients, ReportConfig
 from gcnotify.core.windows import (
     MAX_LOOKBACK_DAYS,
     ReportWindow,
@@ -42,7 +47,11 @@ from gcnotify.runtime.resources import precomputed_holidays
 from gcnotify.sendgrid.client import build_mail_body, unique_recipients
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from gcnotify.aws.messages import MessageRecord, MessageStore
     from gcnotify.aws.once import Once
+    from gcnotify.aws.suppression import SuppressionTable
     from gcnotify.chat.client import ChatClient
     from gcnotify.genesys.client import GenesysClient
     from gcnotify.reports.render import Renderer
@@ -91,6 +100,9 @@ class ReportResult:
     warnings: list[str] = field(default_factory=list)  # sent, but something is missing
     headline: list[tuple[str, str]] = field(default_factory=list)  # a pack's total, for chat
     pack: StandupPack | None = field(default=None, repr=False)  # a standup's, while it is sent
+    # Recipients found in the suppression table (email), masked, with why: not sent to.
+    left_out: list[dict[str, str]] = field(default_factory=list)
+    messages: int | None = None  # a delivery summary's: the messages it counted
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -115,6 +127,10 @@ class ReportResult:
             out["note"] = self.note
         if self.warnings:
             out["warnings"] = list(self.warnings)
+        if self.left_out:
+            out["left_out"] = [dict(entry) for entry in self.left_out]
+        if self.messages is not None:
+            out["messages"] = self.messages
         if self.error is not None:
             out["error"] = self.error
             out["error_type"] = self.error_type
@@ -136,6 +152,8 @@ class Services:
     # Stores a standup's over-budget files and links them (None without an artifact bucket).
     linker: Callable[[ReportConfig, ReportWindow], Callable[..., Any]] | None = None
     deadline: datetime | None = None  # when this invocation must have finished (Lambda's)
+    messages: MessageStore | None = None  # what a delivery summary counts (the messages table)
+    suppression: SuppressionTable | None = None  # report recipients found here are left out
 
     def time_left(self) -> float | None:
         """Seconds until the deadline (None without one): what a retry may still wait."""
@@ -150,6 +168,8 @@ COMPARISON_LOOKBACK_DAYS = 28
 RESERVED_SECONDS = 15.0
 # A report is not started with less than this left (beyond the reserve): it could not finish.
 MIN_REPORT_SECONDS = 10.0
+# Records per read of the messages table's day index (a delivery summary's pages).
+DAY_PAGE = 500
 
 
 def mark_partial(email: RenderedEmail, as_of: datetime, timezone: str) -> RenderedEmail:
@@ -170,6 +190,11 @@ def mark_partial(email: RenderedEmail, as_of: datetime, timezone: str) -> Render
         text=f"{notice}\n\n{email.text}",
         html=html if found else banner + html,
     )
+
+
+def _mail_body(email: RenderedEmail, *, one_each: bool, **kwargs: Any) -> dict[str, Any]:
+    body = build_mail_body(email, **kwargs)
+    return _one_each(body) if one_each else body
 
 
 def report_key(report_id: str, business_date: date) -> str:
@@ -287,6 +312,109 @@ def _queue_report_email(
     ), "no_activity_sent"
 
 
+def _sent_in(store: MessageStore, window: ReportWindow) -> Iterator[MessageRecord]:
+    """Every record of the UTC days the window overlaps (the day index), page by page; the
+    summary keeps those first sent inside the window."""
+    from gcnotify.reports.delivery_summary import utc_days
+
+    for day in utc_days(window.start, window.end):
+        start: dict[str, Any] | None = None
+        while True:
+            page = store.sent_on(day, start=start, limit=DAY_PAGE)
+            yield from page.records
+            start = page.next_start
+            if not start:
+                break
+
+
+def _delivery_summary_email(
+    report: ReportConfig, window: ReportWindow, services: Services, result: ReportResult
+) -> tuple[RenderedEmail, Status] | None:
+    """Count the window's messages and render the summary (or its "No activity" email)."""
+    from gcnotify.reports.delivery_summary import summarize
+
+    store = services.messages
+    if store is None:
+        raise MessageStoreError(
+            f"report {report.id} is a delivery summary, which reads the messages table, and "
+            "GCNOTIFY_MESSAGES_TABLE is not set. Set it to the stack's MessagesTableName output "
+            "(the function needs dynamodb:Query on the table's by_day index)"
+        )
+    summary = summarize(_sent_in(store, window), window.start, window.end)
+    data_as_of = services.now()
+    result.messages = summary.total.sent
+    if not summary.has_data and report.on_empty == "skip":
+        result.status = "skipped_empty"
+        return None
+    email = services.renderer.render_delivery_summary(
+        report, window, summary, data_as_of=data_as_of
+    )
+    return email, "sent" if summary.has_data else "no_activity_sent"
+
+
+def _deliverable(
+    report: ReportConfig, suppression: SuppressionTable | None, result: ReportResult
+) -> tuple[Recipients, bool]:
+    """The report's recipients without those suppressed for email (each read consistently),
+    and whether each must get a personalization of their own.
+
+    Those left out are listed in the result, masked, with the suppression's reason. When every
+    ``to`` address is left out, cc moves up to ``to`` (they saw each other anyway); when only bcc
+    addresses are left, each gets a copy of their own, so none learns who else received it.
+    """
+    recipients = unique_recipients(report.recipients)
+    if suppression is None:
+        return recipients, False
+    from gcnotify.campaigns import mask
+
+    kept: dict[str, list[str]] = {"to": [], "cc": [], "bcc": []}
+    for where, addresses in kept.items():
+        for address in getattr(recipients, where):
+            hit = suppression.check("email", address)
+            if hit is None:
+                addresses.append(address)
+                continue
+            result.left_out.append(
+                {
+                    "address": mask(address),
+                    "field": where,
+                    "reason": REDACTOR.mask(hit.reason),
+                    "source": REDACTOR.mask(hit.source),
+                    "since": hit.since.isoformat() if hit.since else "",
+                }
+            )
+    if not any(kept.values()):
+        listed = "; ".join(
+            f"{e['address']} ({e['reason'] or 'no reason given'})" for e in result.left_out
+        )
+        raise RecipientsSuppressedError(
+            f"all {len(result.left_out)} recipient(s) of report {report.id} are in the "
+            f"suppression table for email: {listed}. Nothing was sent. Once an address works "
+            "again, lift it with gcnotify suppress remove ADDRESS --channel email; or change "
+            f"reports[{report.id}].recipients in gcnotify.yaml"
+        )
+    if result.left_out:
+        logger.warning(
+            "report %s: %d suppressed recipient(s) left out",
+            report.id,
+            len(result.left_out),
+            extra={"report": report.id, "left_out": result.left_out},
+        )
+    to, cc, bcc = kept["to"], kept["cc"], kept["bcc"]
+    one_each = False
+    if not to:
+        to, cc = cc, []
+    if not to:
+        to, bcc, one_each = bcc, [], True
+    return Recipients(to=tuple(to), cc=tuple(cc), bcc=tuple(bcc)), one_each
+
+
+def _one_each(body: dict[str, Any]) -> dict[str, Any]:
+    """The same mail as one personalization per ``to`` address: nobody sees the others."""
+    (only,) = body["personalizations"]
+    return {**body, "personalizations": [{"to": [entry]} for entry in only["to"]]}
+
+
 def _produce(
     config: Config,
     report: ReportConfig,
@@ -339,6 +467,9 @@ def _produce(
             _answer_blocked(blocked, report, window.business_date, result)
             return
 
+    # Before anything is fetched: a report nobody may receive costs no Genesys call.
+    recipients, one_each = _deliverable(report, services.suppression, result)
+
     email: RenderedEmail
     sent_status: Status = "sent"
     if holiday is not None:
@@ -358,18 +489,22 @@ def _produce(
             result=result,
         )
     else:
-        queue_email = _queue_report_email(report, window, services, result)
-        if queue_email is None:
+        made = (
+            _delivery_summary_email(report, window, services, result)
+            if report.kind == "delivery_summary"
+            else _queue_report_email(report, window, services, result)
+        )
+        if made is None:
             return
-        email, sent_status = queue_email
+        email, sent_status = made
     if partial_as_of is not None:
         email = mark_partial(email, partial_as_of, report.timezone)
     result.subject = email.subject
 
-    recipients = unique_recipients(report.recipients)
     result.recipients = len(recipients.to) + len(recipients.cc) + len(recipients.bcc)
     body_of = partial(
-        build_mail_body,
+        _mail_body,
+        one_each=one_each,
         sender=config.sendgrid,
         recipients=recipients,
         custom_args={
