@@ -233,3 +233,107 @@ def test_a_deferral_records_when_the_message_may_go(stack: NotifyStack) -> None:
     record = notify_state.state(stack.environ).store.get("hop-1")
     assert record is not None
     assert record.fields["deferred_until"] == until.isoformat()
+
+
+# -- what the receipts read ----------------------------------------------------------------------
+
+
+def record_of(stack: NotifyStack, key: str) -> Any:
+    found = notify_state.state(stack.environ).store.get(key)
+    assert found is not None
+    return found
+
+
+def test_a_send_records_its_day_deadline_and_awaited_provider(stack: NotifyStack) -> None:
+    """sending sets sent_day/sent_at/send_by; sent puts the record in the awaiting index."""
+    before = datetime.now(UTC)
+    accept(stack, sms("await-1", "+13175550313"))
+    assert make_sender(stack).process(QueuedKey("await-1")).kind == "sent"
+    found = record_of(stack, "await-1")
+    sent_at = datetime.fromisoformat(found.fields["sent_at"])
+    send_by = datetime.fromisoformat(found.fields["send_by"])
+    since = datetime.fromisoformat(found.fields["awaiting_since"])
+    assert (sent_at.date().isoformat(), "genesys", "genesys") == (
+        found.fields["sent_day"],
+        found.fields["awaiting"],
+        found.fields["provider"],
+    )
+    assert before <= sent_at <= since <= datetime.now(UTC)
+    assert timedelta(hours=23) < send_by - sent_at <= timedelta(hours=24)  # expire_after PT24H
+    state = notify_state.state(stack.environ)
+    waiting = state.store.awaiting("genesys", sent_before=datetime.now(UTC) + timedelta(1))
+    assert "await-1" in [r.key for r in waiting.records]
+    assert "await-1" in [r.key for r in state.store.sent_on(sent_at.date()).records]
+
+
+def test_an_email_through_sendgrid_awaits_sendgrid(stack: NotifyStack) -> None:
+    """The SendGrid webhook's receipts are owed for notification emails."""
+    request = {
+        "template": "chat-followup",
+        "to": "await@example.com",
+        "key": "await-mail-1",
+        "variables": {"name": "Sam", "brand": "Example"},
+        "timezone": zone_at(datetime.now(UTC), range(10, 19)),
+    }
+    accept(stack, request)
+    assert make_sender(stack).process(QueuedKey("await-mail-1")).kind == "sent"
+    assert "sendgrid" == record_of(stack, "await-mail-1").fields["awaiting"]
+
+
+def test_an_unknown_outcome_awaits_its_provider(stack: NotifyStack) -> None:
+    """A lost answer is unknown, and still in the awaiting index: a receipt may resolve it."""
+    accept(stack, sms("await-lost-1", "+13175550314"))
+    stack.genesys.messaging.lose_next(1)
+    try:
+        step = make_sender(stack).process(QueuedKey("await-lost-1"))
+    finally:
+        stack.genesys.clear_faults()
+    found = record_of(stack, "await-lost-1")
+    assert ("unknown", "unknown", "genesys") == (step.kind, found.status, found.fields["awaiting"])
+
+
+def test_a_second_attempt_sends_under_its_own_guard_key(stack: NotifyStack) -> None:
+    """attempt 2 (a receipt's retry) is msg#<key>#2: sent though msg#<key> holds a send; the
+    first attempt's day stays, its receipt is cleared."""
+    state = notify_state.state(stack.environ)
+    accept(stack, sms("retry-1", "+13175550315"))
+    assert make_sender(stack).process(QueuedKey("retry-1")).kind == "sent"
+    first = record_of(stack, "retry-1")
+    now = datetime.now(UTC)
+    state.store.transition(
+        "retry-1",
+        {"sent"},
+        "failed_temporary",
+        now,
+        detail="receipt genesys:RateLimited",
+        attempt=2,
+        receipt_class="failed_temporary",
+        receipt_code="RateLimited",
+        awaiting=None,
+        awaiting_since=None,
+    )
+    sent_before = len([m for m in stack.genesys.messaging.sent if m["to"] == "+13175550315"])
+    step = make_sender(stack).process(QueuedKey("retry-1", attempt=2))
+    again = record_of(stack, "retry-1")
+    sends = [m for m in stack.genesys.messaging.sent if m["to"] == "+13175550315"]
+    assert (1, "sent", 2) == (sent_before, step.kind, len(sends))
+    assert state.ledger.lookup(guard_key("retry-1", 2)) is not None
+    assert (first.fields["sent_day"], first.fields["sent_at"]) == (
+        again.fields["sent_day"],
+        again.fields["sent_at"],
+    )
+    assert "receipt_code" not in again.fields
+    assert "genesys" == again.fields["awaiting"]
+    assert again.fields["message_id"] != first.fields["message_id"]
+    # A redelivery of attempt 2 sends nothing more: its own guard holds it.
+    assert make_sender(stack).process(QueuedKey("retry-1", attempt=2)).kind == "done"
+
+
+def test_guard_keys_of_attempts() -> None:
+    """Attempt 1 keeps the key every earlier send used; later ones get a suffix."""
+    assert ("msg#k", "msg#k", "msg#k#2", "msg#k#3") == (
+        guard_key("k"),
+        guard_key("k", 1),
+        guard_key("k", 2),
+        guard_key("k", 3),
+    )

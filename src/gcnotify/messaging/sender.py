@@ -11,14 +11,19 @@ For each key taken from the outbox queue, in this order:
 5. a Genesys template whose pre-flight failed → held (re-queued) and counted for the alarm;
 6. the channel's global pace → a short wait for a reserved slot, or re-queued when the next
    free slot is further away;
-7. ``sending``, then the send through the exactly-once guard (key ``msg#<key>``):
+7. ``sending``, then the send through the exactly-once guard (key ``msg#<key>``, or
+   ``msg#<key>#<n>`` for attempt n ≥ 2, a re-send a receipt's temporary failure asked for):
    sent → ``sent`` with the provider's ids; an answer lost after the request went out →
    ``unknown`` (never re-sent automatically; alarmed); 429 → re-queued after ``Retry-After``;
    a permanent refusal → ``failed_permanent`` with the provider's code; anything else
    → ``failed_temporary`` and redelivered by SQS with a backoff, until the last allowed
    receive, when it is recorded ``failed_permanent`` and SQS moves it to the dead-letter queue.
 
-The statuses and their moves are the messages table's (``gcnotify.aws.messages``).
+The statuses and their moves are the messages table's (``gcnotify.aws.messages``). For the
+receipts, the first ``sending`` records the UTC day and time of the first attempt (``sent_day``,
+``sent_at``: the ``by_day`` index) and every ``sending`` the request's deadline (``send_by``); a
+``sent`` or ``unknown`` after a send puts the record in the ``awaiting`` index (``awaiting``: the
+provider, ``awaiting_since``: now) until a final receipt takes it out.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from gcnotify.aws.once import Blocked, Sent
@@ -49,7 +54,15 @@ if TYPE_CHECKING:
     from gcnotify.messaging.settings import MessagingSettings, TemplateSettings
     from gcnotify.messaging.transport import Transport
 
-__all__ = ["GUARD_PREFIX", "SUPPRESSING_CODES", "Pacer", "Sender", "Step", "guard_key"]
+__all__ = [
+    "GUARD_PREFIX",
+    "SUPPRESSING_CODES",
+    "Pacer",
+    "Sender",
+    "Step",
+    "attempt_of",
+    "guard_key",
+]
 
 GUARD_PREFIX = "msg#"
 _MAX_PACE_WAIT_MS = 1000  # the longest a sender waits for its slot before re-queuing instead
@@ -58,6 +71,15 @@ _PREFLIGHT_RETRY = 300  # seconds a message of a template that failed pre-flight
 _PHONE_CHANNELS = frozenset({"sms", "whatsapp"})
 # Provider codes that mean "never send to this address again" (the receipts' feedback too).
 SUPPRESSING_CODES = frozenset({"RecipientOptedOut", "InvalidDestination"})
+# What a new attempt clears: the receipt of the attempt before it (kept in the history).
+_RECEIPT_FIELDS = (
+    "receipt_class",
+    "receipt_code",
+    "receipt_text",
+    "receipt_at",
+    "receipt_provider",
+    "receipt_final",
+)
 # Provider answers that mean "this request can never succeed as it is".
 _PERMANENT_STATUSES = frozenset({400, 404, 409, 410, 413, 422})
 
@@ -78,9 +100,19 @@ StepKind = Literal[
 ]
 
 
-def guard_key(key: str) -> str:
-    """The exactly-once guard's key for a message: its own namespace in the send ledger."""
-    return GUARD_PREFIX + key
+def guard_key(key: str, attempt: int = 1) -> str:
+    """The exactly-once guard's key for a message: its own namespace in the send ledger.
+
+    Attempt 1 is ``msg#<key>``; a re-send a receipt asked for (attempt n ≥ 2) is
+    ``msg#<key>#<n>``, a send of its own that never repeats an earlier attempt's.
+    """
+    return GUARD_PREFIX + key if attempt <= 1 else f"{GUARD_PREFIX}{key}#{attempt}"
+
+
+def attempt_of(record: MessageRecord) -> int:
+    """The record's send attempt (its ``attempt`` field; 1 when absent or unreadable)."""
+    value = record.fields.get("attempt")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 1 else 1
 
 
 @dataclass(frozen=True)
@@ -151,7 +183,7 @@ class Sender:
 
     def _resume(self, record: MessageRecord) -> Step | None:
         """A record left ``sending`` (a crash, or a worker still at it): the guard says which."""
-        blocked = self.once.check(guard_key(record.key))
+        blocked = self.once.check(guard_key(record.key, attempt_of(record)))
         if blocked is None:  # no claim, or a claim recorded as failed: nothing went out
             self._move(record, "failed_temporary", "the earlier attempt ended before sending")
             return None
@@ -166,6 +198,7 @@ class Sender:
                 "the guard holds a completed send",
                 message_id=blocked.message_id,
                 conversation_id=_text(blocked.record.attributes.get("conversation_id")),
+                **self._awaiting(self._provider(record.channel)),
             )
             return Step(key, "sent", "recorded from the guard", channel=record.channel)
         if blocked.status == "in_progress":
@@ -176,7 +209,9 @@ class Sender:
                 retry_in=_IN_PROGRESS_RETRY,
                 channel=record.channel,
             )
-        self._move(record, "unknown", blocked.note)
+        self._move(
+            record, "unknown", blocked.note, **self._awaiting(self._provider(record.channel))
+        )
         self.unknown.append(key)
         return Step(key, "unknown", blocked.note, channel=record.channel)
 
@@ -227,7 +262,7 @@ class Sender:
             if problem is not None:
                 self.outbox.enqueue(key, delay_seconds=_PREFLIGHT_RETRY, attempt=queued.attempt + 1)
                 return Step(key, "held", problem, channel=channel)
-        return self._paced_send(record, request, template, queued, receives)
+        return self._paced_send(record, request, template, queued, receives, expires=expires)
 
     def _zone(self, request: Mapping[str, Any], channel: str) -> Any:
         phone = request.get("to") if channel in _PHONE_CHANNELS else None
@@ -252,6 +287,8 @@ class Sender:
         template: TemplateSettings,
         queued: QueuedKey,
         receives: int,
+        *,
+        expires: datetime | None,
     ) -> Step:
         key, channel = record.key, record.channel
         variables: Mapping[str, object] = request.get("variables") or {}
@@ -274,12 +311,21 @@ class Sender:
         except MessageTemplateError as exc:  # the template changed since intake
             self._move(record, "failed_permanent", str(exc))
             return Step(key, "failed_permanent", str(exc), channel=channel)
+        now = self.now()
+        attempt = attempt_of(record)
+        marks: dict[str, FieldValue] = {"send_by": _iso(expires) if expires else None}
+        if "sent_day" not in record.fields:  # the first attempt: the by_day index's day
+            marks |= {"sent_day": _utc(now).date().isoformat(), "sent_at": _iso(now)}
+        if attempt > 1:  # a new attempt: the last one's receipt is history now
+            marks |= dict.fromkeys(_RECEIPT_FIELDS)
         moved = self.store.transition(
             key,
             ("accepted", "deferred", "failed_temporary"),
             "sending",
-            self.now(),
-            detail=f"attempt {queued.attempt}, receive {receives}",
+            now,
+            detail=f"send attempt {attempt}, hop {queued.attempt}, receive {receives}",
+            expected_version=None,
+            **marks,
         )
         if not moved.moved:
             current = moved.record.status if moved.record is not None else "gone"
@@ -308,7 +354,7 @@ class Sender:
 
         try:
             outcome = self.once.send(
-                guard_key(key),
+                guard_key(key, attempt_of(record)),
                 send,
                 deadline=self.deadline(),
                 attributes={"channel": channel},
@@ -329,6 +375,7 @@ class Sender:
             message_id=delivery.message_id,
             conversation_id=delivery.conversation_id,
             provider=delivery.provider,
+            **self._awaiting(delivery.provider),
         )
         return Step(key, "sent", delivery.message_id or "", channel=channel)
 
@@ -338,7 +385,7 @@ class Sender:
         key, channel = record.key, record.channel
         text = str(exc)[:1000]
         if exc.maybe_sent:
-            self._move(record, "unknown", text)
+            self._move(record, "unknown", text, **self._awaiting(self._provider(channel)))
             self.unknown.append(key)
             return Step(key, "unknown", text, channel=channel)
         status = exc.status if isinstance(exc, ApiError) else None
@@ -368,6 +415,19 @@ class Sender:
             return Step(key, "failed_permanent", detail, retry_in=0, channel=channel)
         backoff = min(900, 2 ** min(receives, 10) * 5)
         return Step(key, "failed_temporary", text, retry_in=backoff, channel=channel)
+
+    def _provider(self, channel: str) -> str:
+        """Who took (or may have taken) a message of this channel: whose receipts to await."""
+        email = self.settings.senders.email
+        if channel == "email" and email is not None and email.via == "sendgrid":
+            return "sendgrid"
+        return "genesys"
+
+    def _awaiting(self, provider: str) -> dict[str, FieldValue]:
+        """The awaiting index's keys: a final receipt from ``provider`` is owed since now."""
+        if provider not in ("genesys", "sendgrid"):
+            return {}
+        return {"awaiting": provider, "awaiting_since": _iso(self.now())}
 
     def _move(
         self, record: MessageRecord, to: MessageStatus, detail: str, **fields: FieldValue
@@ -401,6 +461,15 @@ class Sender:
                 **fields,
             )
         return detail
+
+
+def _utc(when: datetime) -> datetime:
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def _iso(when: datetime) -> str:
+    """UTC ISO 8601, the form the messages table's index keys sort by."""
+    return _utc(when).isoformat()
 
 
 def _text(value: object) -> str | None:
