@@ -721,3 +721,44 @@ def test_a_read_with_the_wrong_method_is_405(
     with pytest.raises(GenesysRequestError) as info:
         genesys.get_json(f"{READS_PREFIX}{sent.conversation_id}/messages/bulk")
     assert 405 == info.value.status
+
+
+def test_a_lost_send_shows_in_the_details_query_after_the_lag(
+    genesys: GenesysClient, stand_in: GenesysStandIn, now: Now
+) -> None:
+    """The answer is lost; the conversation details query names its conversation once analytics
+    has caught up, and the seam finds the message by its recipient."""
+    stand_in.messaging.plan(
+        SMS_TO, Timeline(timedelta(seconds=5), "delivered", timedelta(minutes=10))
+    )
+    stand_in.messaging.lose_next()
+    with pytest.raises(GenesysOutcomeUnknownError):
+        send_agentless_message(genesys, sms())
+    send_agentless_message(genesys, sms(to="+15557650000"))  # another recipient: not found
+    [lost] = [s for s in stand_in.messaging.sent if s["to"] == SMS_TO]
+    reader = ReceiptReader(genesys)
+
+    def find() -> list[str]:
+        found = reader.find_sent(
+            channel="sms",
+            to_address=SMS_TO,
+            from_address=SMS_FROM,
+            start=NOW - timedelta(minutes=5),
+            end=NOW + timedelta(minutes=1),
+        )
+        return [f.message_id for f in found]
+
+    assert [] == find()  # analytics has not caught up yet
+    now.advance(seconds=stand_in.messaging.analytics_lag.total_seconds())
+    assert [lost["id"]] == find()
+    [query] = [r.json for r in stand_in.requests if r.path.endswith("/details/query")][-1:]
+    assert [] == schema_errors("genesys-conversation-details-query", query)
+    answer = genesys.post_json("/api/v2/analytics/conversations/details/query", query)
+    [conversation] = answer["conversations"]
+    session = conversation["participants"][0]["sessions"][0]
+    assert (lost["conversation_id"], "outbound", SMS_TO, "Sent") == (
+        conversation["conversationId"],
+        session["direction"],
+        session["addressTo"],
+        session["deliveryStatus"],
+    )

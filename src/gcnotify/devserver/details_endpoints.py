@@ -291,11 +291,49 @@ class DetailsEndpoints:
             )
         except _Refused as exc:
             return _error(400, str(exc))
+        agentless = self._agentless(body, first_day, last_day)
+        if agentless:  # the agentless sends' conversations join the model's, by start
+            merged = sorted(
+                [(model.conversations[p].start_ms, 0, p, None) for p in chosen]
+                + [(start_ms, 1, i, api) for i, (start_ms, api) in enumerate(agentless)],
+                key=lambda entry: entry[:3],
+                reverse=body.get("order") == "desc",
+            )
+            joined: dict[str, Any] = {"totalHits": len(merged)}
+            window = merged[(number - 1) * size : number * size]
+            if window:
+                joined["conversations"] = [
+                    api if api is not None else model.to_api(model.conversations[p])
+                    for _, _, p, api in window
+                ]
+            return Response(200, joined)
         page = chosen[(number - 1) * size : number * size]
         answer: dict[str, Any] = {"totalHits": len(chosen)}
         if page:
             answer["conversations"] = [model.to_api(model.conversations[p]) for p in page]
         return Response(200, answer)
+
+    def _agentless(
+        self, body: Mapping[str, Any], first_ms: int, last_ms: int
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """The messaging stand-in's agentless conversations the body's filters select."""
+        found = self._owner.messaging.analytics_conversations(
+            _EPOCH + timedelta(milliseconds=first_ms), _EPOCH + timedelta(milliseconds=last_ms)
+        )
+        if not found:
+            return []
+        conversation_filters = [
+            _compile(f, conversation=True) for f in body.get("conversationFilters", [])
+        ]
+        segment_filters = [_compile(f, conversation=False) for f in body.get("segmentFilters", [])]
+        out = []
+        for start, facts, api in found:
+            conversation = {"conversationEnd": None, "conversationId": api["conversationId"]}
+            if all(m([conversation]) for m in conversation_filters) and all(
+                m([facts]) for m in segment_filters
+            ):
+                out.append((int((start - _EPOCH).total_seconds() * 1000), api))
+        return out
 
     # ------------------------------------------------------------------ async jobs
 

@@ -25,7 +25,9 @@ the SDK's shapes: ``GET …/messages/{messageId}/details`` and ``GET …/{conver
 ids, else 400) a ``TextMessageListing`` of the asked messages that belong to that conversation
 (ids it does not hold are left out), ``GET …/messages/{conversationId}`` a
 ``MessageConversation``. ``receipt_rate`` answers 429 with ``Retry-After`` past a number of reads
-per window, ``storm`` the next reads.
+per window, ``storm`` the next reads. The conversation details query (``details_endpoints``)
+shows these conversations ``analytics_lag`` after their send (``analytics_conversations``), so a
+send whose answer was lost can be found by its recipient.
 """
 
 from __future__ import annotations
@@ -94,6 +96,14 @@ FAILURE_CODES: Mapping[str, tuple[float, str]] = {
     "UnsupportedMessage": (0.05, "The message type is not supported by the recipient"),
 }
 Outcome = Literal["delivered", "failed", "pending"]
+# MessageData.status as the analytics session's deliveryStatus shows it.
+_ANALYTICS_STATUS = {
+    "queued": "Queued",
+    "sent": "Sent",
+    "delivery-success": "DeliverySuccess",
+    "delivery-failed": "DeliveryFailed",
+    "read": "Read",
+}
 
 
 @dataclass(frozen=True)
@@ -149,6 +159,7 @@ class _Tracked:
     text: str | None
     accepted_at: datetime
     timeline: Timeline
+    external_contact_id: str | None = None
 
 
 def _error(status: int, message: str, code: str) -> Response:
@@ -159,6 +170,10 @@ def _stamp(moment: datetime) -> str:
     """An instant as Genesys writes it: UTC, milliseconds, ``Z``."""
     utc = moment.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _key(address: str) -> str:
@@ -189,6 +204,8 @@ class MessagingEndpoints:
         self._active: dict[tuple[str, str], tuple[str, datetime]] = {}
         self._plans: dict[str, list[Timeline]] = {}
         self._reads: deque[float] = deque()
+        # The conversation details query shows a message conversation this long after its send.
+        self.analytics_lag = timedelta(seconds=90)
 
     # ------------------------------------------------------------------ test controls
 
@@ -379,6 +396,7 @@ class MessagingEndpoints:
             text if isinstance(text, str) else None,
             accepted_at,
             Timeline(timedelta(0), "pending"),  # drawn or planned by _track
+            _text_or_none(body.get("externalContactId")),
         )
         self._track(recipient, tracked)
         return Response(200, answer)
@@ -472,6 +490,64 @@ class MessagingEndpoints:
             data["textBody"] = tracked.text
             data["normalizedMessage"]["text"] = tracked.text
         return data
+
+    def analytics_conversations(
+        self, start: datetime, end: datetime
+    ) -> list[tuple[datetime, dict[str, str | None], dict[str, Any]]]:
+        """The agentless message conversations that started in ``[start, end)`` and that the
+        conversation details query shows by now (``analytics_lag`` after the send), oldest
+        first: (start, the customer session's facts for filters, ``AnalyticsConversation``)."""
+        now = self._owner.now()
+        with self._lock:
+            firsts = [
+                self._tracked[ids[0]]
+                for ids in self._conversations.values()
+                if ids and ids[0] in self._tracked
+            ]
+        out = []
+        for first in sorted(firsts, key=lambda t: t.accepted_at):
+            if not start <= first.accepted_at < end or first.accepted_at + self.analytics_lag > now:
+                continue
+            data = self._data(first, now)
+            facts: dict[str, str | None] = {
+                "mediaType": "message",
+                "messageType": first.channel,
+                "purpose": "customer",
+                "direction": "outbound",
+                "addressFrom": first.from_address,
+                "addressTo": first.to_address,
+                "externalContactId": first.external_contact_id,
+                "queueId": None,
+                "userId": None,
+            }
+            session: dict[str, Any] = {
+                "sessionId": str(uuid.uuid5(uuid.NAMESPACE_OID, first.conversation_id)),
+                "mediaType": "message",
+                "messageType": first.channel,
+                "direction": "outbound",
+                "addressFrom": first.from_address,
+                "deliveryStatus": _ANALYTICS_STATUS.get(data["status"], "Queued"),
+                "segments": [
+                    {"segmentStart": _stamp(first.accepted_at), "segmentType": "interact"}
+                ],
+            }
+            if first.to_address is not None:
+                session["addressTo"] = first.to_address
+            customer: dict[str, Any] = {
+                "participantId": str(uuid.uuid5(uuid.NAMESPACE_URL, first.conversation_id)),
+                "purpose": "customer",
+                "sessions": [session],
+            }
+            if first.external_contact_id is not None:
+                customer["externalContactId"] = first.external_contact_id
+            conversation = {
+                "conversationId": first.conversation_id,
+                "conversationStart": _stamp(first.accepted_at),
+                "originatingDirection": "outbound",
+                "participants": [customer],
+            }
+            out.append((first.accepted_at, facts, conversation))
+        return out
 
     def _throttled(self) -> Response | None:
         """429 once ``receipt_rate`` reads arrived within its window."""
