@@ -463,7 +463,8 @@ class MessagingEndpoints:
                 receipt("Failed", final_at, True, reasons=[{"code": code, "message": text}])
             else:
                 status = "delivery-success"
-                receipt("Delivered", final_at, line.read_after is None)
+                # Where a Read may follow, Delivered is not the last receipt to expect.
+                receipt("Delivered", final_at, tracked.channel not in _READ_CHANNELS)
                 if line.read_after is not None and now >= final_at + line.read_after / speed:
                     status = "read"
                     receipt("Read", final_at + line.read_after / speed, True)

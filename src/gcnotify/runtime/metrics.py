@@ -15,20 +15,27 @@ import time
 from collections.abc import Mapping
 from typing import TextIO
 
-__all__ = ["NAMESPACE", "emf_line", "emit"]
+__all__ = ["NAMESPACE", "MetricValue", "emf_line", "emit"]
 
 NAMESPACE = "gcnotify"
 
 
+MetricValue = int | float | list[int | float]
+
+
 def emf_line(
-    metrics: Mapping[str, int | float],
+    metrics: Mapping[str, MetricValue],
     *,
     dimensions: Mapping[str, str] | None = None,
     now_ms: int | None = None,
     namespace: str = NAMESPACE,
+    units: Mapping[str, str] | None = None,
 ) -> str:
-    """One EMF line; metrics are counts, dimensions at most a few low-cardinality names."""
+    """One EMF line; metrics are counts unless ``units`` names another unit (``Milliseconds``),
+    a list is up to 100 values of one metric (CloudWatch keeps their distribution, so alarms
+    and dashboards can read percentiles), dimensions at most a few low-cardinality names."""
     dims = dict(dimensions or {})
+    unit_of = dict(units or {})
     document: dict[str, object] = {
         "_aws": {
             "Timestamp": now_ms if now_ms is not None else int(time.time() * 1000),
@@ -36,7 +43,9 @@ def emf_line(
                 {
                     "Namespace": namespace,
                     "Dimensions": [sorted(dims)],
-                    "Metrics": [{"Name": name, "Unit": "Count"} for name in metrics],
+                    "Metrics": [
+                        {"Name": name, "Unit": unit_of.get(name, "Count")} for name in metrics
+                    ],
                 }
             ],
         },
@@ -47,10 +56,11 @@ def emf_line(
 
 
 def emit(
-    metrics: Mapping[str, int | float],
+    metrics: Mapping[str, MetricValue],
     *,
     dimensions: Mapping[str, str] | None = None,
     out: TextIO | None = None,
+    units: Mapping[str, str] | None = None,
 ) -> None:
     """Print the line inside Lambda (or to ``out``); nothing when every count is zero.
 
@@ -61,4 +71,5 @@ def emit(
         return
     if out is None and not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
         return
-    print(emf_line(metrics, dimensions=dimensions), file=out or sys.stdout, flush=True)
+    line = emf_line(metrics, dimensions=dimensions, units=units)
+    print(line, file=out or sys.stdout, flush=True)
