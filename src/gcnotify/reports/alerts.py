@@ -7,9 +7,11 @@ recorded only once SendGrid accepted it: a failed alert send leaves the key free
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import date
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -23,22 +25,40 @@ from gcnotify.sendgrid.client import build_mail_body, unique_recipients
 if TYPE_CHECKING:
     from gcnotify.reports.runner import ReportResult, Services
 
-__all__ = ["ALERTED", "alert_key", "send_alerts"]
+__all__ = [
+    "ALERTED",
+    "SUPPRESSED_RECIPIENT",
+    "alert_key",
+    "recipient_alert_key",
+    "send_alerts",
+    "send_recipient_alert",
+]
 
 logger = logging.getLogger("gcnotify")
 
 # Statuses that reach a person now. in_progress does not: another run is still sending, and if
 # it never finishes, a later run finds the claim past its lease (unknown) and alerts then.
 ALERTED = frozenset({"failed", "unknown"})
+# The error type of an alert about a report recipient now suppressed (a hard bounce, …).
+SUPPRESSED_RECIPIENT = "RecipientSuppressed"
 
 
 def _outcome(result: ReportResult) -> str:
+    if result.error_type == SUPPRESSED_RECIPIENT:
+        return "stopped mailing a recipient"
     return "went out incomplete" if result.error_type == "PackIncomplete" else "failed"
 
 
 def alert_key(result: ReportResult) -> str:
     day = result.business_date.isoformat() if result.business_date else "no-date"
     return f"alert#{result.report}#{day}#{result.error_type or 'unknown'}"
+
+
+def recipient_alert_key(address: str, day: date) -> str:
+    """One alert per suppressed address and day, whichever reports it was on; the ledger keeps
+    a digest of the address, not the address."""
+    digest = hashlib.sha256(address.strip().lower().encode("utf-8")).hexdigest()[:20]
+    return f"alert#{SUPPRESSED_RECIPIENT}#{digest}#{day.isoformat()}"
 
 
 # What a person should do next, by error type; the error message itself names the details.
@@ -64,6 +84,9 @@ _ACTIONS = {
     "for this date once the cause is fixed if the team needs them.",
     "OutOfTimeError": "Nothing was sent. Lambda's retry or the next scheduled run picks it up; "
     "if it recurs, give the function a longer Timeout or split the reports.",
+    SUPPRESSED_RECIPIENT: "Later report mail leaves this address out. Correct or remove it in "
+    "reports[].recipients of gcnotify.yaml; if the address works again, lift the suppression "
+    "with gcnotify suppress remove.",
 }
 _DEFAULT_ACTION = (
     "Lambda retries the run automatically. If it keeps failing, read the error above and the "
@@ -90,29 +113,60 @@ def send_alerts(config: Config, results: Sequence[ReportResult], services: Servi
                 error="sent, but: " + "; ".join(result.warnings),
                 error_type="PackIncomplete",
             )
-        sends: list[tuple[str, Callable[[], int]]] = []
-        if config.alerts.to and services.sendgrid is not None:
-            sends.append(("mail", partial(_send_alert, config, result, services)))
-        sends.extend(
-            (f"{channel.kind} post", partial(_post_alert, result, channel, services))
-            for channel in config.alerts.chat
-        )
-        for what, send in sends:
-            try:
-                sent += send()
-            except Exception as exc:
-                logger.error(
-                    "could not send the failure alert (%s) for %s: %s",
-                    what,
-                    result.report,
-                    REDACTOR.mask(str(exc))
-                    if isinstance(exc, GcnotifyError)
-                    else f"unexpected {type(exc).__name__}",
-                )
+        sent += _deliver(config, result, services, alert_key(result))
     return sent
 
 
-def _post_alert(result: ReportResult, channel: ChatChannel, services: Services) -> int:
+def send_recipient_alert(
+    config: Config,
+    services: Services,
+    *,
+    report_id: str,
+    business_date: date | None,
+    address: str,
+    problem: str,
+    day: date,
+) -> int:
+    """Tell the owner a report recipient was suppressed: the same mail and chat posts as a
+    failure alert, once per address and ``day``; how many went out now (never raises)."""
+    from gcnotify.reports.runner import ReportResult
+
+    result = ReportResult(
+        report=report_id,
+        status="failed",
+        business_date=business_date,
+        error=f"{address}: {problem}",
+        error_type=SUPPRESSED_RECIPIENT,
+    )
+    return _deliver(config, result, services, recipient_alert_key(address, day))
+
+
+def _deliver(config: Config, result: ReportResult, services: Services, key: str) -> int:
+    """The alert's mail and chat posts under ``key``; one failing never stops the others."""
+    sent = 0
+    sends: list[tuple[str, Callable[[], int]]] = []
+    if config.alerts.to and services.sendgrid is not None:
+        sends.append(("mail", partial(_send_alert, config, result, services, key)))
+    sends.extend(
+        (f"{channel.kind} post", partial(_post_alert, result, channel, services, key))
+        for channel in config.alerts.chat
+    )
+    for what, send in sends:
+        try:
+            sent += send()
+        except Exception as exc:
+            logger.error(
+                "could not send the failure alert (%s) for %s: %s",
+                what,
+                result.report,
+                REDACTOR.mask(str(exc))
+                if isinstance(exc, GcnotifyError)
+                else f"unexpected {type(exc).__name__}",
+            )
+    return sent
+
+
+def _post_alert(result: ReportResult, channel: ChatChannel, services: Services, key: str) -> int:
     """1 when the post went out now, 0 when it went out before (or chat is not wired)."""
     chat = services.chat
     url = services.chat_urls.get(channel.secret_key)
@@ -142,7 +196,7 @@ def _post_alert(result: ReportResult, channel: ChatChannel, services: Services) 
         return 1
     try:
         outcome = services.once.send(
-            f"{alert_key(result)}#{channel.kind}#{channel.secret_key}",
+            f"{key}#{channel.kind}#{channel.secret_key}",
             post,
             deadline=services.deadline,
             attributes={"report_id": result.report, "kind": f"alert-{channel.kind}"},
@@ -156,7 +210,7 @@ def _post_alert(result: ReportResult, channel: ChatChannel, services: Services) 
     return 1
 
 
-def _send_alert(config: Config, result: ReportResult, services: Services) -> int:
+def _send_alert(config: Config, result: ReportResult, services: Services, key: str) -> int:
     """1 when the alert went out now, 0 when the guard says it went out before."""
     sendgrid = services.sendgrid
     if sendgrid is None:  # checked by the caller
@@ -180,7 +234,7 @@ def _send_alert(config: Config, result: ReportResult, services: Services) -> int
         return 1
     try:
         outcome = services.once.send(
-            alert_key(result),
+            key,
             lambda: sendgrid.send(body).message_id,
             deadline=services.deadline,
             attributes={"report_id": result.report, "kind": "alert"},
