@@ -8,6 +8,7 @@ the SendGrid webhook alike.
 
 from __future__ import annotations
 
+from gcnotify.receipts.apply import MAX_ATTEMPTS, Applied, ApplyOutcome, apply_receipt
 from gcnotify.receipts.classify import (
     CLASSES,
     CLASSIFICATION,
@@ -33,12 +34,16 @@ from gcnotify.receipts.settings import (
 __all__ = [
     "CLASSES",
     "CLASSIFICATION",
+    "MAX_ATTEMPTS",
     "RANK",
+    "Applied",
+    "ApplyOutcome",
     "ClassRow",
     "DeliveryClass",
     "Receipt",
     "ReceiptSettings",
     "SuppressReason",
+    "apply_receipt",
     "classification_markdown",
     "classify_genesys",
     "classify_genesys_status",
