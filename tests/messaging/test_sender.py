@@ -337,3 +337,39 @@ def test_guard_keys_of_attempts() -> None:
         guard_key("k", 2),
         guard_key("k", 3),
     )
+
+
+def test_a_receipts_retry_goes_out_once_more_and_never_again(stack: NotifyStack) -> None:
+    """RateLimited from a receipt: apply queues attempt 2, the sender sends it once, and a
+    delivered receipt for it ends the record delivered; a redelivery sends nothing."""
+    from gcnotify.receipts import ReceiptSettings, apply_receipt, classify_genesys_status
+
+    state = notify_state.state(stack.environ)
+    accept(stack, sms("receipt-retry-1", "+13175550316"))
+    assert make_sender(stack).process(QueuedKey("receipt-retry-1")).kind == "sent"
+    applied = apply_receipt(
+        record_of(stack, "receipt-retry-1"),
+        classify_genesys_status("Failed", [("RateLimited", "slow down")]),
+        store=state.store,
+        suppression=state.suppression,
+        settings=ReceiptSettings(),
+        now=datetime.now(UTC),
+        source="test",
+    )
+    assert (applied.outcome, applied.attempt) == ("retry", 2)
+    sender = make_sender(stack)
+    assert sender.process(QueuedKey("receipt-retry-1", attempt=applied.attempt)).kind == "sent"
+    assert sender.process(QueuedKey("receipt-retry-1", attempt=applied.attempt)).kind == "done"
+    sends = [m for m in stack.genesys.messaging.sent if m["to"] == "+13175550316"]
+    delivered = apply_receipt(
+        record_of(stack, "receipt-retry-1"),
+        classify_genesys_status("Delivered", final=True),
+        store=state.store,
+        suppression=state.suppression,
+        settings=ReceiptSettings(),
+        now=datetime.now(UTC),
+        source="test",
+    )
+    assert (len(sends), delivered.status) == (2, "delivered")
+    statuses = [h.status for h in record_of(stack, "receipt-retry-1").history]
+    assert statuses[-5:] == ["sent", "failed_temporary", "sending", "sent", "delivered"]
