@@ -368,3 +368,19 @@ def test_no_final_receipt_is_a_final_unknown() -> None:
         got.code,
         got.text,
     )
+
+
+def test_the_documented_table_is_the_applied_one() -> None:
+    """docs/RECEIPTS.md's classification table is classification_markdown() exactly."""
+    from pathlib import Path
+
+    from gcnotify.receipts.classify import classification_markdown
+
+    doc = (Path(__file__).parents[2] / "docs" / "RECEIPTS.md").read_text(encoding="utf-8")
+    _, _, rest = doc.partition("<!-- classification:start -->\n")
+    table, found, _ = rest.partition("<!-- classification:end -->")
+    assert found, "docs/RECEIPTS.md lost its classification markers"
+    assert classification_markdown() == table, (
+        "docs/RECEIPTS.md is out of date: paste classification_markdown()'s output between "
+        "its classification markers"
+    )

@@ -160,7 +160,7 @@ def _sendgrid(
     )
 
 
-_FAILED_BY_REASON = "by its reason codes; none given: unknown"
+_FAILED_BY_REASON = "no reason given: unknown (never retried or suppressed)"
 
 CLASSIFICATION: tuple[ClassRow, ...] = (
     # Genesys MessageData.status
@@ -425,9 +425,11 @@ def classification_markdown() -> str:
     ]
     for row in CLASSIFICATION:
         code = f"`{row.code}`" + (f" ({row.when})" if row.when else "")
+        by_reason = row.kind != "reason" and _norm(row.code) in _GENESYS_FAILED
+        cls = "by its reason code" if by_reason else row.cls or "ignored"
+        final = "—" if row.cls is None else "yes" if row.final else "no"
         lines.append(
-            f"| {row.provider} | {row.kind} | {code} | {row.cls or 'unchanged (ignored)'} | "
-            f"{'yes' if row.final else 'no'} | {row.suppress or 'no'} | "
-            f"{'yes' if row.retried else 'no'} | {row.note} |"
+            f"| {row.provider} | {row.kind} | {code} | {cls} | {final} | "
+            f"{row.suppress or 'no'} | {'yes' if row.retried else 'no'} | {row.note} |"
         )
     return "\n".join(lines) + "\n"
