@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+import time_machine
 import yaml
 from moto import mock_aws
 
@@ -25,6 +26,7 @@ from gcnotify.aws.suppression import create_suppression_table
 from gcnotify.devserver.sendgrid_events import (
     OUTCOMES,
     FunctionUrl,
+    Outcome,
     WebhookKey,
     batches,
     encode_batch,
@@ -356,3 +358,199 @@ def test_the_function_url_passes_exact_bytes_and_lower_case_headers(local: dict[
     (event,) = seen
     assert encode_batch(report_events()) == base64.b64decode(event["body"])
     assert "x-twilio-email-event-webhook-signature" in event["headers"]
+
+
+# ---------------------------------------------------------------------------- end to end
+
+
+def _with_key(config_path: str) -> None:
+    path = Path(config_path)
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    config["sendgrid"]["webhook_public_key"] = KEY.public_key_b64
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+
+
+@pytest.fixture
+def notify(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The notification stack (stand-ins, moto server, tables, outbox) with the webhook's key."""
+    from gcnotify.cli.demo_notify import notify_stack
+    from gcnotify.handlers import notify_state
+
+    notify_state.reset()
+    webhook.reset()
+    with notify_stack(tmp_path, visibility=5) as running:
+        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+            monkeypatch.setenv(key, running.environ[key])
+        _with_key(running.environ["GCNOTIFY_CONFIG"])
+        yield running
+    notify_state.reset()
+    webhook.reset()
+
+
+def _drain(stack: Any) -> None:
+    from gcnotify.devserver.esm import EventSourceMapping
+    from gcnotify.handlers import notify_state, sender
+
+    mapping = EventSourceMapping(
+        stack.sqs,
+        stack.outbox_url,
+        lambda event, context: sender.handle_batch(
+            event, environ=stack.environ, deadline=notify_state.deadline_of(context)
+        ),
+        function_timeout=5,
+    )
+    mapping.drain(idle_for=0.3, timeout=20, count_delayed=False)
+
+
+def _post_all(url: str, cut: list[list[dict[str, Any]]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for events in cut:
+        posted = post_batch(url, events, key=KEY, timestamp=int(datetime.now(UTC).timestamp()))
+        assert 200 == posted.status, posted.body
+        for name, value in posted.body.items():
+            if isinstance(value, int):
+                total[name] = total.get(name, 0) + value
+    return total
+
+
+def _status(store: Any, key: str) -> str:
+    record = store.get(key)
+    assert record is not None
+    return str(record.status)
+
+
+OUTCOME_OF: dict[str, Outcome] = {
+    "delivered@example.com": "delivered",
+    "deferred@example.com": "deferred",
+    "bounce@example.com": "bounce",
+    "blocked@example.com": "blocked",
+    "opened@example.com": "opened",
+    "spam@example.com": "spamreport",
+}
+
+
+@pytest.mark.e2e
+def test_notification_emails_reach_their_final_class_from_signed_posts(notify: Any) -> None:
+    """Six emails sent through the pipeline; their events, shuffled, repeated and signed, are
+    POSTed over a socket: each record ends in its class, duplicates counted once, the bounced
+    and spam-reporting addresses suppressed, the blocked one sent again and then delivered."""
+    from gcnotify.cli.demo_notify import http_event, zone_at
+    from gcnotify.handlers import intake, notify_state
+
+    zone = zone_at(datetime.now(UTC), range(10, 19))
+    for n, address in enumerate(OUTCOME_OF):
+        request = {
+            "template": "chat-followup",
+            "to": address,
+            "key": f"mail-{n}",
+            "variables": {"name": "Jo", "brand": "Example"},
+            "timezone": zone,
+        }
+        answer = intake.handle(http_event("/", request), environ=notify.environ)
+        assert 202 == answer["statusCode"], answer["body"]
+    _drain(notify)
+    first = list(notify.sendgrid.messages)
+    assert 6 == len(first)
+    start = int(datetime.now(UTC).timestamp()) - 600
+    events = events_for(first, start=start, outcomes=OUTCOME_OF)
+    cut = batches(events, size=4, duplicates=5, shuffle=True, seed=7)
+    with FunctionUrl(lambda event: webhook.handle(event, environ=notify.environ)) as url:
+        total = _post_all(url.url, cut)
+        store = notify_state.state(notify.environ).store
+        suppression = notify_state.state(notify.environ).suppression
+        statuses = {a: _status(store, f"mail-{n}") for n, a in enumerate(OUTCOME_OF)}
+        assert {
+            "delivered@example.com": "delivered",
+            "deferred@example.com": "delivered",
+            "bounce@example.com": "failed_permanent",
+            "blocked@example.com": "failed_temporary",
+            "opened@example.com": "read",
+            "spam@example.com": "delivered",
+        } == statuses
+        posted = [e for events_ in cut for e in events_]
+        clicks = [e for e in posted if e["event"] == "click"]  # no delivery meaning
+        counted = [e for e in posted if e["event"] != "click"]
+        distinct = len({e["sg_event_id"] for e in counted})
+        assert (distinct, len(counted) - distinct, len(clicks), 0, 0) == (
+            total["recorded"],
+            total["duplicates"],
+            total["ignored"],
+            total["unmatched"],
+            total["failed"],
+        )
+        assert len(counted) - distinct > 0  # the batches did repeat events
+        assert 2 == total["suppressed"]
+        assert suppression.check("email", "bounce@example.com") is not None
+        assert suppression.check("email", "spam@example.com") is not None
+        assert suppression.check("email", "blocked@example.com") is None
+        # The block was queued again, 60 s out: attempt 2 goes as a new message, delivered.
+        with time_machine.travel(datetime.now(UTC) + timedelta(seconds=61), tick=True):
+            _drain(notify)
+            retry = [m for m in notify.sendgrid.messages if m not in first]
+            assert ["blocked@example.com"] == [r for m in retry for r in m.recipients]
+            again = events_for(retry, start=start + 300)
+            assert 0 == _post_all(url.url, [again])["unmatched"]
+    record = store.get("mail-3")
+    assert record is not None
+    assert ("delivered", 2) == (record.status, record.fields["attempt"])
+    assert retry[0].message_id == record.fields["message_id"]
+
+
+@pytest.fixture
+def reports(stack: Any) -> Iterator[Any]:
+    """The report stack with a suppression table and the webhook's key in its config."""
+    from gcnotify.handlers import report
+
+    client = boto3.client("dynamodb", endpoint_url=stack.moto_url)
+    create_suppression_table(client, "suppression")
+    stack.environ["GCNOTIFY_SUPPRESSION_TABLE"] = "suppression"
+    _with_key(stack.environ["GCNOTIFY_CONFIG"])
+    webhook.reset()
+    report.reset_cold_start()
+    yield stack
+    webhook.reset()
+
+
+@pytest.mark.e2e
+def test_a_report_recipient_that_hard_bounces_is_suppressed_and_the_owner_alerted_once(
+    reports: Any,
+) -> None:
+    """The report goes out; its recipient's hard bounce comes back signed: the address is
+    suppressed (source report:<id>), alerts.to gets one mail, a second bounce that day none."""
+    from gcnotify.aws.suppression import SuppressionTable
+    from gcnotify.handlers import report
+
+    summary = report.handle(
+        {"scheduled_time": "2026-11-23T11:00:00Z", "execution_id": "e1"}, environ=reports.environ
+    )
+    assert summary["ok"]
+    sent = list(reports.sendgrid.messages)
+    start = int(datetime.now(UTC).timestamp()) - 600
+    events = events_for(sent, start=start, outcomes={"supervisor@example.com": "bounce"})
+    with FunctionUrl(lambda event: webhook.handle(event, environ=reports.environ)) as url:
+        total = _post_all(url.url, batches(events, size=5, duplicates=2, seed=1))
+        assert (1, 1, 2, 0) == (
+            total["suppressed"],
+            total["alerted"],
+            total["duplicates"],
+            total["unmatched"],
+        )
+        table = SuppressionTable(
+            boto3.client("dynamodb", endpoint_url=reports.moto_url), "suppression"
+        )
+        entry = table.check("email", "supervisor@example.com")
+        assert entry is not None
+        assert ("hard-bounce", "report:support-daily") == (entry.reason, entry.source)
+        alerts = [m for m in reports.sendgrid.messages if m.custom_args.get("gcnotify_alert")]
+        (alert,) = alerts
+        assert ("cc-ops@example.com",) == alert.recipients
+        assert "report support-daily stopped mailing a recipient" in (alert.subject or "")
+        assert "supervisor@example.com" in (alert.text or "")
+        # Another bounce of the same address the same day (a new event): suppressed again,
+        # no second mail; the alert mail's own events are ignored.
+        bounce = next(e for e in events if e["event"] == "bounce")
+        later = {**bounce, "sg_event_id": "another-bounce", "timestamp": start + 60}
+        own = events_for(alerts, start=start + 120)
+        again = _post_all(url.url, [[later, *own]])
+        assert (1, 0, len(own)) == (again["suppressed"], again["alerted"], again["ignored"])
+    assert 1 == sum(1 for m in reports.sendgrid.messages if m.custom_args.get("gcnotify_alert"))
