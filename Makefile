@@ -33,7 +33,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest --cov=gcnotify --cov-report=term --cov-fail-under=90
+	$(BIN)/pytest -n auto --cov=gcnotify --cov-report=term --cov-fail-under=90
 
 test: lint typecheck unit
 
