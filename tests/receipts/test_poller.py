@@ -534,44 +534,77 @@ def test_a_lost_response_send_is_found_by_its_recipient(world: World) -> None:
 # ---------------------------------------------------------------- receipts nobody asked for
 
 
+API = "https://api.mypurecloud.test"
+
+
+def responses_run(
+    rsps: responses.RequestsMock, entities: list[dict[str, Any]]
+) -> tuple[PollResult, MessageStore]:
+    """Two records sent in conversation c1, the bulk read answering ``entities``, one run."""
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    create_messages_table(dynamodb, "messages")
+    store = MessageStore(dynamodb, "messages")
+    for key, message_id in (("k1", "m1"), ("k2", "m2")):
+        store.accept(NewMessage(key, "sms", "t", START, address="+15557650001"))
+        store.transition(key, ("accepted",), "sending", START)
+        store.transition(
+            key, ("sending",), "sent", START, message_id=message_id, conversation_id="c1",
+            awaiting="genesys", awaiting_since=START.isoformat(),
+        )  # fmt: skip
+    rsps.post(
+        "https://login.mypurecloud.test/oauth/token",
+        json={"access_token": "tok", "token_type": "bearer", "expires_in": 86400},
+    )
+    rsps.post(f"{API}/api/v2/conversations/messages/c1/messages/bulk", json={"entities": entities})
+    client = GenesysClient(
+        login_url="https://login.mypurecloud.test",
+        api_url=API,
+        client_id="cid",
+        client_secret=SECRET,
+        session=requests.Session(),
+    )
+    result = poll(
+        store=store,
+        reader=ReceiptReader(client),
+        settings=ReceiptSettings(),
+        suppression=None,
+        outbox=None,
+        audit=None,
+        now=lambda: START + timedelta(minutes=5),
+    )
+    return result, store
+
+
 def test_a_receipt_for_a_message_we_never_sent_is_ignored(aws_env: None) -> None:
     """A bulk answer that holds an entity nobody asked for: ignored and counted; the asked
     ones applied."""
-    api = "https://api.mypurecloud.test"
+    entity = {"status": "delivery-success", "timestamp": "2026-03-02T14:01:00.000Z"}
     with mock_aws(), responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        create_messages_table(dynamodb, "messages")
-        store = MessageStore(dynamodb, "messages")
-        for key, message_id in (("k1", "m1"), ("k2", "m2")):
-            store.accept(NewMessage(key, "sms", "t", START, address="+15557650001"))
-            store.transition(key, ("accepted",), "sending", START)
-            store.transition(
-                key, ("sending",), "sent", START, message_id=message_id, conversation_id="c1",
-                awaiting="genesys", awaiting_since=START.isoformat(),
-            )  # fmt: skip
-        rsps.post(
-            "https://login.mypurecloud.test/oauth/token",
-            json={"access_token": "tok", "token_type": "bearer", "expires_in": 86400},
-        )
-        entity = {"status": "delivery-success", "timestamp": "2026-03-02T14:01:00.000Z"}
-        rsps.post(
-            f"{api}/api/v2/conversations/messages/c1/messages/bulk",
-            json={"entities": [entity | {"id": i} for i in ("m1", "m2", "not-ours")]},
-        )
-        client = GenesysClient(
-            login_url="https://login.mypurecloud.test",
-            api_url=api,
-            client_id="cid",
-            client_secret=SECRET,
-            session=requests.Session(),
-        )
-        result = poll(
-            store=store,
-            reader=ReceiptReader(client),
-            settings=ReceiptSettings(),
-            suppression=None,
-            outbox=None,
-            audit=None,
-            now=lambda: START + timedelta(minutes=5),
-        )
+        result, _ = responses_run(rsps, [entity | {"id": i} for i in ("m1", "m2", "not-ours")])
     assert (1, 2, 2) == (result.ignored, result.answered["delivered"], result.calls)
+
+
+def test_a_status_genesys_adds_later_is_unknown_and_counted(aws_env: None) -> None:
+    """A MessageData status the table does not hold, no receipts: unknown, counted, kept out
+    of every delivered figure; the other message is applied as usual."""
+    with mock_aws(), responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        result, store = responses_run(
+            rsps,
+            [
+                {"id": "m1", "status": "carrier-accepted", "timestamp": "2026-03-02T14:01:00Z"},
+                {"id": "m2", "status": "delivery-success", "timestamp": "2026-03-02T14:01:00Z"},
+            ],
+        )
+        first, second = store.get("k1"), store.get("k2")
+    assert (1, 1, 1) == (
+        result.unknown_codes,
+        result.answered["unknown"],
+        result.answered["delivered"],
+    )
+    assert first is not None
+    assert second is not None
+    assert ("unknown", "carrier-accepted", "delivered") == (
+        first.status,
+        first.fields["receipt_code"],
+        second.status,
+    )
