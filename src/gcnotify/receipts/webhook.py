@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
@@ -410,8 +410,3 @@ def _alert(suppressed: RecipientSuppressed, targets: WebhookTargets) -> bool:
         )
         return False
     return targets.alert(suppressed)
-
-
-def counts_of(mapping: Mapping[str, int]) -> WebhookCounts:
-    """The counts back from their JSON (tests and the bench read the handler's answer)."""
-    return WebhookCounts(**{f.name: int(mapping.get(f.name, 0)) for f in fields(WebhookCounts)})
