@@ -1,4 +1,5 @@
-"""``gcnotify`` command line: ``validate``, ``run`` and ``demo`` (docs/EVENTS.md).
+"""``gcnotify`` command line: ``validate``, ``run``, ``send``, ``campaign``, ``suppress``,
+``receipts`` and ``demo`` (docs/EVENTS.md).
 
 ``run`` builds the same event a manual Lambda invocation would and goes through the same
 ``gcnotify.handlers.report.handle`` code path, so what works here works in Lambda.
@@ -115,9 +116,11 @@ def _parser() -> argparse.ArgumentParser:
     campaign.add_argument("id", help="the campaign id (campaigns[].id)")
     campaign.add_argument("--config", type=Path, help="config path")
 
+    from gcnotify.cli.receipts import register as register_receipts
     from gcnotify.cli.suppress import register as register_suppress
 
     register_suppress(sub)
+    register_receipts(sub)
 
     demo = sub.add_parser(
         "demo", help="run the main job end to end on local stand-ins (no account needed)"
@@ -302,6 +305,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from gcnotify.cli.suppress import run as run_suppress
 
             return run_suppress(args)
+        if args.command == "receipts":
+            from gcnotify.cli.receipts import run as run_receipts
+
+            return run_receipts(args)
         if args.which == "campaign":
             from gcnotify.cli.demo_campaign import run_campaign_demo
 
