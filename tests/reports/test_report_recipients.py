@@ -229,3 +229,25 @@ def test_a_queue_report_nobody_may_receive_costs_no_genesys_call(stack: Stack) -
         result = run(queue_config(), services(stack, genesys=genesys))
         calls = [c.request.url for c in rsps.calls]
     assert ("failed", 0, []) == (result.status, result.genesys_api_calls, calls)
+
+
+def test_the_alert_says_what_to_do_when_nobody_may_receive_it(stack: Stack) -> None:
+    """The failure alert (to alerts.to) names the suppressed report and how to fix it."""
+    from dataclasses import replace
+
+    from gcnotify.core.model import AlertSettings
+    from gcnotify.reports.alerts import send_alerts
+
+    one_message(stack.messages)
+    for address in ("ops@example.com", "lead@example.com", "cc@example.com"):
+        suppress(stack, address)
+    cfg = replace(config(), alerts=AlertSettings(to=("oncall@example.com",)))
+    with mail_mock() as rsps:
+        svc = services(stack)
+        result = run(cfg, svc)
+        assert 1 == send_alerts(cfg, [result], svc)
+        (alert,) = sent_bodies(rsps)
+    text = alert["content"][0]["value"]
+    assert [{"to": [{"email": "oncall@example.com"}]}] == alert["personalizations"]
+    assert "gcnotify suppress remove ADDRESS --channel email" in text
+    assert "Lambda retries the run automatically" not in text

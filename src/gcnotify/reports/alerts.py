@@ -82,6 +82,9 @@ _ACTIONS = {
     "check the report's queues in gcnotify.yaml and Genesys Cloud's status page.",
     "PackIncomplete": "The report went out without the parts named above; re-run with force "
     "for this date once the cause is fixed if the team needs them.",
+    "RecipientsSuppressedError": "Nothing was sent: every recipient is in the suppression "
+    "table. Once an address works again, lift it (gcnotify suppress remove ADDRESS --channel "
+    "email), or change the report's recipients in gcnotify.yaml; then re-run for this date.",
     "OutOfTimeError": "Nothing was sent. Lambda's retry or the next scheduled run picks it up; "
     "if it recurs, give the function a longer Timeout or split the reports.",
     SUPPRESSED_RECIPIENT: "Later report mail leaves this address out. Correct or remove it in "
