@@ -291,3 +291,70 @@ def test_a_dry_run_reads_but_sends_nothing(stack: Stack, mail: responses.Request
     result = run(config(), services(stack), dry_run=True)
     assert ("dry_run", 1, []) == (result.status, result.messages, sent_bodies(mail))
     assert stack.ledger.lookup("delivery-daily#2026-03-02") is None
+
+
+def test_receipts_applied_by_the_receipts_pipeline_are_counted(
+    stack: Stack, mail: responses.RequestsMock
+) -> None:
+    """Records moved by receipts.apply_receipt (the poller's and the webhook's one path): a
+    Genesys delivery after 25 s, a Genesys opt-out, a SendGrid hard bounce and one still waiting
+    are 4 sent, 1 delivered (p50 0:00:25), 2 failed by code, 1 pending."""
+    from gcnotify.receipts import (
+        ReceiptSettings,
+        apply_receipt,
+        classify_genesys_status,
+        classify_sendgrid,
+    )
+
+    at = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+    seed(stack.messages, "delivered", at, "sent")
+    seed(stack.messages, "opted-out", at, "sent")
+    seed(stack.messages, "waiting", at, "sent")
+    seed(
+        stack.messages,
+        "bounced",
+        at,
+        "sent",
+        source="api",
+        template="receipt",
+        channel="email",
+        address="jane@example.com",
+    )
+    receipts = {
+        "delivered": classify_genesys_status(
+            "delivery-success", final=True, at=at + timedelta(seconds=25)
+        ),
+        "opted-out": classify_genesys_status(
+            "delivery-failed", [("RecipientOptedOut", "opted out")], final=True, at=at
+        ),
+        "bounced": classify_sendgrid(
+            {
+                "event": "bounce",
+                "type": "bounce",
+                "email": "jane@example.com",
+                "timestamp": int((at + timedelta(seconds=9)).timestamp()),
+                "reason": "550 5.1.1 no such user",
+                "sg_event_id": "e1",
+            }
+        ),
+    }
+    for key, receipt in receipts.items():
+        record = stack.messages.get(key)
+        assert record is not None
+        assert receipt is not None
+        apply_receipt(
+            record,
+            receipt,
+            store=stack.messages,
+            suppression=stack.suppression,
+            settings=ReceiptSettings(),
+            now=at + timedelta(minutes=1),
+            source="test",
+        )
+    result = run(config(), services(stack))
+    (body,) = sent_bodies(mail)
+    text = body["content"][0]["value"]
+    assert ("sent", 4) == (result.status, result.messages)
+    assert "Sent 4 · Delivered 25.0% · Failed 2 · Delivery p50 0:00:25" in text
+    assert "Permanent: RecipientOptedOut" in text
+    assert "Permanent: bounce:bounce" in text
