@@ -135,7 +135,8 @@ def run(
         return 1
     if args.format == "json":
         body = {
-            "days": [days[0].isoformat(), days[-1].isoformat()] if days else [],
+            # The UTC days of first sends read; none for one --key.
+            "days": [] if args.key is not None else [days[0].isoformat(), days[-1].isoformat()],
             "messages": [_as_json(r) for r in records],
             "truncated": more,
         }
