@@ -378,3 +378,54 @@ def test_mask_keeps_only_what_identifies(address: str, masked: str) -> None:
 def test_campaign_key_is_stable_across_case() -> None:
     """The key names the campaign and the contact, lowercased, the same on every run."""
     assert f"campaign:follow:{uuid(1)}" == campaign_key("follow", uuid(1).upper())
+
+
+@pytest.mark.parametrize("batch", [1, 3, 100])
+@pytest.mark.parametrize("limit", [None, 1, 17, 60])
+def test_bulk_lookups_give_the_audience_one_lookup_at_a_time_gives(
+    batch: int, limit: int | None
+) -> None:
+    """Looked up in batches, with or without a limit: the same recipients, the same counts,
+    no contact asked twice, none asked once the limit is reached, no batch over its size."""
+    import random
+
+    rng = random.Random(batch * 1000 + (limit or 0))
+    contacts = {
+        uuid(i): Contact(uuid(i), phones=() if i % 5 == 0 else (f"+1317555{i % 40:04d}",))
+        for i in range(90)
+        if i % 7 != 3  # gone
+    }
+    stream = [
+        conversation(n, contact=None if n % 11 == 0 else uuid(rng.randrange(100)), address=f"+1{n}")
+        for n in range(300)
+    ]
+    common: dict[str, Any] = {
+        "channel": "sms",
+        "limit": limit,
+        "is_suppressed": lambda channel, address: address.endswith("0009"),
+        "already": lambda key: key.endswith("00000000002"),
+        "active": {uuid(4)},
+    }
+    one_by_one = builder(contact_lookup=contacts.get, **common).consume(stream).result()
+    batches: list[list[str]] = []
+
+    def bulk(ids: Any) -> dict[str, Contact | None]:
+        batches.append(list(ids))
+        return {i: contacts.get(i) for i in ids}
+
+    bulked = builder(contacts_lookup=bulk, lookup_batch=batch, **common)
+    for page in (stream[:120], stream[120:]):  # per page, as the details pages come
+        bulked.consume(page)
+    result = bulked.result()
+    assert one_by_one.recipients == result.recipients
+    assert dict(one_by_one.excluded) == dict(result.excluded)
+    asked = [i for b in batches for i in b]
+    assert len(asked) == len(set(asked))
+    assert all(1 <= len(b) <= batch for b in batches)
+    if limit is not None:
+        assert len(result.recipients) <= limit
+
+
+def test_one_lookup_kind_at_a_time() -> None:
+    with pytest.raises(ValueError, match="not both"):
+        builder(contact_lookup=lambda i: None, contacts_lookup=lambda ids: {})

@@ -149,8 +149,14 @@ def test_a_30_day_window_is_read_by_a_job_and_every_customer_queued_once(
         "audience": len(expected),
         "queued": len(expected),
     }.items() <= summary.items()
-    # At least one call per page and per contact looked up (the stream counts both).
-    assert result.genesys_api_calls >= details.last.calls >= details.last.pages + len(expected)
+    # The details read's calls, then one bulk read per 100 contacts: never one call per contact.
+    bulk = [r for r in stack.genesys.requests if r.path.endswith("/externalcontacts/bulk/contacts")]
+    looked_up = sum(len(r.json["entities"]) for r in bulk)
+    assert len(expected) <= looked_up
+    assert len(bulk) == -(-looked_up // 100)
+    assert not [r for r in stack.genesys.requests if "/externalcontacts/contacts/" in r.path]
+    # Besides: the token, the queue names and the open conversations (exclude_active).
+    assert result.genesys_api_calls >= details.last.calls + len(bulk)
 
 
 def test_a_1_day_window_is_read_by_the_sync_query_only(stack: NotifyStack) -> None:

@@ -246,3 +246,30 @@ def test_a_stalled_job_is_cancelled(stand_in: GenesysStandIn, details: Conversat
         )
     assert 1 == len(stand_in.details.cancelled)
     assert "CANCELLED" == stand_in.details.job_state(stand_in.details.cancelled[0])
+
+
+def test_many_contacts_are_read_in_bulk_with_misses_as_404_results(
+    stand_in: GenesysStandIn, genesys: GenesysClient
+) -> None:
+    """The bulk read answers the same contacts as the GETs, in one request per 100 ids."""
+    model = stand_in.details.model
+    ids = [cid for i in range(150) if (cid := model.customer(i).contact_id) is not None]
+    gone = "e0c0a000-0000-4000-8000-ffffffffffff"
+    bulk = ExternalContacts(genesys).get_many([*ids, gone])
+    single = ExternalContacts(genesys)
+    assert {cid: single.get(cid) for cid in ids} == {cid: bulk[cid] for cid in ids}
+    assert None is bulk[gone]
+    posts = [r for r in stand_in.requests if r.path == "/api/v2/externalcontacts/bulk/contacts"]
+    assert [100, len(ids) + 1 - 100] == [len(r.json["entities"]) for r in posts]
+
+
+def test_a_bulk_read_over_the_stand_ins_maximum_is_refused(
+    stand_in: GenesysStandIn, genesys: GenesysClient
+) -> None:
+    """Over ``bulk_contacts_max`` ids is a 400; the client halves its batch and reads them all."""
+    stand_in.details.bulk_contacts_max = 30
+    model = stand_in.details.model
+    ids = [cid for i in range(80) if (cid := model.customer(i).contact_id) is not None]
+    contacts = ExternalContacts(genesys)
+    assert all(c is not None for c in contacts.get_many(ids).values())
+    assert 25 == contacts.batch

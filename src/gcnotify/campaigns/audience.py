@@ -43,6 +43,7 @@ __all__ = [
     "Candidate",
     "ContactLike",
     "ContactLookup",
+    "ContactsLookup",
     "ExclusionReason",
     "Recipient",
     "campaign_key",
@@ -88,6 +89,9 @@ class ContactLike(Protocol):
 
 
 ContactLookup = Callable[[str], ContactLike | None]
+# Many contacts in one call (the bulk read): every id asked is in the answer, None when gone.
+ContactsLookup = Callable[[Sequence[str]], Mapping[str, ContactLike | None]]
+LOOKUP_BATCH = 100  # customers whose contacts are read together
 
 
 def campaign_window(run_at: datetime, days: int, zone: str) -> tuple[datetime, datetime]:
@@ -263,11 +267,16 @@ class Audience:
 class AudienceBuilder:
     """Consumes conversations one at a time and keeps only what a distinct customer needs.
 
-    ``contact_lookup`` is required for the channels that need an address (sms, whatsapp,
-    email); for web messaging it is optional, and given, a contact whose record is gone is
-    excluded as ``no_contact`` instead of failing at send. ``active`` holds the contact ids with
-    an open conversation now; ``already(key)`` says whether this campaign's key was taken
-    before; ``is_suppressed(channel, address)`` reads the suppression table.
+    ``contact_lookup`` (one contact) or ``contacts_lookup`` (many at once, the bulk read) is
+    required for the channels that need an address (sms, whatsapp, email); for web messaging it
+    is optional, and given, a contact whose record is gone is excluded as ``no_contact`` instead
+    of failing at send. With ``contacts_lookup``, customers still in the running wait in a batch
+    of ``lookup_batch`` and are looked up together; the batch is read early when it could reach
+    ``limit``, so the audience is the same as one lookup at a time would give.
+
+    ``active`` holds the contact ids with an open conversation now; ``already(key)`` says
+    whether this campaign's key was taken before; ``is_suppressed(channel, address)`` reads the
+    suppression table.
     """
 
     campaign_id: str
@@ -278,11 +287,14 @@ class AudienceBuilder:
     is_suppressed: Callable[[CampaignChannel, str], bool]
     already: Callable[[str], bool]
     contact_lookup: ContactLookup | None = None
+    contacts_lookup: ContactsLookup | None = None
+    lookup_batch: int = LOOKUP_BATCH
     active: Collection[str] = frozenset()
     limit: int | None = None
     queue_ids: Collection[str] | None = None
     sample_size: int = SAMPLE_SIZE
     conversations: int = field(default=0, init=False)
+    _pending: list[str] = field(default_factory=list, init=False, repr=False)
     _seen: set[str] = field(default_factory=set, init=False, repr=False)
     _addresses: set[str] = field(default_factory=set, init=False, repr=False)
     _recipients: list[Recipient] = field(default_factory=list, init=False, repr=False)
@@ -291,8 +303,13 @@ class AudienceBuilder:
     )
 
     def __post_init__(self) -> None:
-        if self.contact_lookup is None and self.channel != "webmessaging":
+        if self.contact_lookup is not None and self.contacts_lookup is not None:
+            raise ValueError("give contact_lookup or contacts_lookup, not both")
+        no_lookup = self.contact_lookup is None and self.contacts_lookup is None
+        if no_lookup and self.channel != "webmessaging":
             raise ValueError(f"a {self.channel} audience needs contact_lookup for its addresses")
+        if self.lookup_batch < 1:
+            raise ValueError(f"lookup_batch must be at least 1, got {self.lookup_batch}")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be at least 1, got {self.limit}")
         self.active = frozenset(a.lower() for a in self.active)
@@ -305,6 +322,7 @@ class AudienceBuilder:
         is_suppressed: Callable[[CampaignChannel, str], bool],
         already: Callable[[str], bool],
         contact_lookup: ContactLookup | None = None,
+        contacts_lookup: ContactsLookup | None = None,
         active: Collection[str] = frozenset(),
         queue_ids: Collection[str] | None = None,
     ) -> AudienceBuilder:
@@ -318,6 +336,7 @@ class AudienceBuilder:
             is_suppressed=is_suppressed,
             already=already,
             contact_lookup=contact_lookup,
+            contacts_lookup=contacts_lookup,
             active=active if audience.exclude_active else frozenset(),
             limit=audience.limit,
             queue_ids=queue_ids,
@@ -333,10 +352,12 @@ class AudienceBuilder:
         )
         for candidate in found:
             self._consider(candidate)
+        self._flush()
         return self
 
     def result(self) -> Audience:
         """The audience so far."""
+        self._flush()
         recipients = tuple(self._recipients)
         return Audience(
             campaign=self.campaign_id,
@@ -378,12 +399,38 @@ class AudienceBuilder:
         if self.already(campaign_key(self.campaign_id, contact_id)):
             self._exclude("already_notified")
             return
+        if self.contacts_lookup is not None:
+            self._pending.append(contact_id)
+            could_fill = (
+                self.limit is not None and len(self._recipients) + len(self._pending) >= self.limit
+            )
+            if len(self._pending) >= self.lookup_batch or could_fill:
+                self._flush()
+            return
         contact = None
         if self.contact_lookup is not None:
             contact = self.contact_lookup(contact_id)
             if contact is None:
                 self._exclude("no_contact")
                 return
+        self._admit(contact_id, contact)
+
+    def _flush(self) -> None:
+        """Look up the waiting customers together and finish their checks, in arrival order."""
+        if not self._pending or self.contacts_lookup is None:
+            return
+        waiting, self._pending = self._pending, []
+        found = self.contacts_lookup(waiting)
+        # The batch never outgrows what the limit leaves (it is read once it could fill it).
+        for contact_id in waiting:
+            contact = found.get(contact_id)
+            if contact is None:
+                self._exclude("no_contact")
+                continue
+            self._admit(contact_id, contact)
+
+    def _admit(self, contact_id: str, contact: ContactLike | None) -> None:
+        """The checks after the lookup: an address for the channel, not suppressed, not taken."""
         address = self._address_of(contact_id, contact)
         if address is None:
             self._exclude("no_address")

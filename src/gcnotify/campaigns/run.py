@@ -151,14 +151,14 @@ def run_campaign(
     def already(key: str) -> bool:
         return store.get(key) is not None
 
-    def lookup(contact_id: str) -> ContactLike | None:
-        return contacts.get(contact_id)
+    def lookup(contact_ids: Sequence[str]) -> Mapping[str, ContactLike | None]:
+        return contacts.get_many(contact_ids)
 
     builder = AudienceBuilder.for_campaign(
         campaign,
         is_suppressed=is_suppressed,
         already=already,
-        contact_lookup=lookup,
+        contacts_lookup=lookup,
         active=active,
         queue_ids=queue_ids or None,
     )

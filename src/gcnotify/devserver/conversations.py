@@ -75,7 +75,11 @@ class Conversation(NamedTuple):
 
 
 class ConversationModel:
-    """``count`` conversations over the ``days`` before ``now``; the same for the same seed."""
+    """``count`` conversations over the ``days`` before ``now``; the same for the same seed.
+
+    ``customers`` (default a third of ``count``) sets how many people they come from; ``kinds``
+    (default ``KINDS``) the media and their shares, e.g. only web messaging for a benchmark.
+    """
 
     def __init__(
         self,
@@ -85,22 +89,27 @@ class ConversationModel:
         count: int = 2000,
         days: int = 30,
         seed: int = 7,
+        customers: int | None = None,
+        kinds: Sequence[tuple[str, str | None, float]] | None = None,
     ) -> None:
         if not queue_ids:
             raise ValueError("the conversation model needs at least one queue")
+        shares = KINDS if kinds is None else tuple(kinds)
+        if not shares or any(weight <= 0 for _, _, weight in shares):
+            raise ValueError("kinds needs at least one (media, message type, share > 0)")
         self.seed = seed
         self.now = now
         self.queue_ids = tuple(queue_ids)
         rng = random.Random(f"gcnotify-conversations:{seed}")
         end_ms = int((now - _EPOCH).total_seconds() * 1000)
         start_ms = end_ms - days * _DAY_MS
-        self.customer_count = max(1, count // 3)
-        kinds = [(m, t) for m, t, _ in KINDS]
-        weights = [w for _, _, w in KINDS]
+        self.customer_count = max(1, count // 3 if customers is None else customers)
+        media_kinds = [(m, t) for m, t, _ in shares]
+        weights = [w for _, _, w in shares]
         rows: list[Conversation] = []
         random_ = rng.random
         for n in range(count):
-            media, message = rng.choices(kinds, weights)[0]
+            media, message = rng.choices(media_kinds, weights)[0]
             began = start_ms + int(random_() * (end_ms - start_ms))
             # A few heavy customers and many occasional ones: the square skews towards 0.
             customer = int(random_() ** 2 * self.customer_count)

@@ -56,6 +56,7 @@ DETAILS_PREFIX = "/api/v2/analytics/conversations/details/"
 QUERY_PATH = DETAILS_PREFIX + "query"
 JOBS_PATH = DETAILS_PREFIX + "jobs"
 CONTACTS_PREFIX = "/api/v2/externalcontacts/contacts/"
+BULK_CONTACTS_PATH = "/api/v2/externalcontacts/bulk/contacts"
 _SCHEMA = "genesys-conversation-details-query"
 _SEGMENT_DIMENSIONS = frozenset(
     {
@@ -129,7 +130,7 @@ class DetailsEndpoints:
         self._sync = load_schema_validator(_SCHEMA)
         self._async = async_validator()
         self._model: ConversationModel | None = None
-        self._settings: dict[str, int] = {"count": 2000, "days": 30, "seed": 7}
+        self._settings: dict[str, Any] = {"count": 2000, "days": 30, "seed": 7}
         self._selections: OrderedDict[str, list[int]] = OrderedDict()
         self._jobs: dict[str, _Job] = {}
         self.query_page_size_max = 100
@@ -139,13 +140,24 @@ class DetailsEndpoints:
         self.stall_jobs = False  # every new job stays PENDING until it is cancelled
         self._fail_next: str | None = None
         self.cancelled: list[str] = []  # job ids DELETEd, in order
+        self.bulk_contacts_max = 100  # ids one bulk contacts request may hold; more is a 400
 
     # ------------------------------------------------------------------ test controls
 
-    def configure(self, *, count: int = 2000, days: int = 30, seed: int = 7) -> None:
-        """Use ``count`` conversations over the last ``days`` (built on the next request)."""
+    def configure(
+        self,
+        *,
+        count: int = 2000,
+        days: int = 30,
+        seed: int = 7,
+        customers: int | None = None,
+        kinds: Sequence[tuple[str, str | None, float]] | None = None,
+    ) -> None:
+        """Use ``count`` conversations over the last ``days`` (built on the next request), from
+        ``customers`` people in ``kinds`` (``ConversationModel``'s defaults when None)."""
         with self._lock:
             self._settings = {"count": count, "days": days, "seed": seed}
+            self._settings |= {"customers": customers, "kinds": kinds}
             self._model = None
             self._selections.clear()
 
@@ -180,6 +192,8 @@ class DetailsEndpoints:
             if method != "GET":
                 return _error(405, f"{method} is not supported on {path}", "method.not.allowed")
             return self._contact(path.removeprefix(CONTACTS_PREFIX))
+        if path == BULK_CONTACTS_PATH:
+            return self._bulk_contacts(request) if method == "POST" else self._not_allowed(request)
         if path == QUERY_PATH:
             return self._query(request) if method == "POST" else self._not_allowed(request)
         if path == JOBS_PATH:
@@ -432,10 +446,54 @@ class DetailsEndpoints:
     # ------------------------------------------------------------------ external contacts
 
     def _contact(self, contact_id: str) -> Response:
+        body = self._contact_body(contact_id)
+        if body is None:
+            return _error(404, f"External contact {contact_id} not found", "not.found")
+        return Response(200, body)
+
+    def _bulk_contacts(self, request: RecordedRequest) -> Response:
+        """``BulkIdsRequest`` → ``BulkFetchContactsResponse``: a result per id, misses as 404s."""
+        body = request.json
+        entities = body.get("entities") if isinstance(body, dict) else None
+        if not isinstance(entities, list) or not all(
+            isinstance(e, dict) and isinstance(e.get("id"), str) for e in entities
+        ):
+            return _error(400, "entities must be a list of {id} objects")
+        if len(entities) > self.bulk_contacts_max:
+            return _error(
+                400, f"At most {self.bulk_contacts_max} entities may be requested at a time"
+            )
+        results: list[dict[str, Any]] = []
+        errors: list[int] = []
+        for i, entity in enumerate(entities):
+            contact_id = entity["id"]
+            found = self._contact_body(contact_id)
+            if found is not None:
+                results.append({"id": contact_id, "success": True, "entity": found})
+                continue
+            errors.append(i)
+            results.append(
+                {
+                    "id": contact_id,
+                    "success": False,
+                    "error": {
+                        "code": "not.found",
+                        "message": f"External contact {contact_id} not found",
+                        "status": 404,
+                        "retryable": False,
+                        "entity": {"id": contact_id},
+                    },
+                }
+            )
+        return Response(
+            200, {"results": results, "errorCount": len(errors), "errorIndexes": errors}
+        )
+
+    def _contact_body(self, contact_id: str) -> dict[str, Any] | None:
         model = self.model
         index = model.contact_index(contact_id)
         if index is None:
-            return _error(404, f"External contact {contact_id} not found", "not.found")
+            return None
         customer = model.customer(index)
         digits = customer.phone.removeprefix("+1")
         e164 = {"display": f"+1 {digits[:3]}-{digits[3:6]}-{digits[6:]}", "e164": customer.phone,
@@ -464,7 +522,7 @@ class DetailsEndpoints:
                 }
         if index % 4 != 1:  # every fourth has no email
             body["personalEmail"] = customer.email
-        return Response(200, body)
+        return body
 
 
 def _stamp(moment: datetime) -> str:

@@ -13,12 +13,21 @@ number without a country code is never completed with a guessed one. Ephemeral c
 ones Genesys makes for anonymous web messaging guests) are kept 60 days ("Data retention periods and
 export functionality by feature", https://help.mypurecloud.com/articles/data-retention-periods-by-feature),
 so a contact of an older conversation can be gone: that is ``None``, not an error.
+
+Many contacts are read with ``POST /api/v2/externalcontacts/bulk/contacts`` (SDK
+``postExternalcontactsBulkContacts``: ``BulkIdsRequest{entities: [{id}]}`` →
+``BulkFetchContactsResponse{results: [{id, success, entity: ExternalContact, error:
+BulkErrorEntity{code, message, status, retryable}}], errorCount, errorIndexes}``, same permission).
+The SDK states no maximum of ids per request; gcnotify asks for ``BULK_CONTACTS_MAX`` (100) at a
+time and halves the batch when Genesys refuses its size (400, 413 or 422), down to single GETs. A
+result that failed for another reason than "not found" is read again by its own GET, whose errors
+are the client's usual ones.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +37,8 @@ if TYPE_CHECKING:
     from gcnotify.genesys.client import GenesysClient
 
 __all__ = [
+    "BULK_CONTACTS_MAX",
+    "BULK_CONTACTS_PATH",
     "CONTACTS_PATH",
     "CONTACT_PERMISSION",
     "ExternalContact",
@@ -37,6 +48,9 @@ __all__ = [
 ]
 
 CONTACTS_PATH = "/api/v2/externalcontacts/contacts/{contact_id}"
+BULK_CONTACTS_PATH = "/api/v2/externalcontacts/bulk/contacts"
+BULK_CONTACTS_MAX = 100  # ids per bulk request; the SDK states no maximum (not verified)
+_SIZE_REFUSED = frozenset({400, 413, 422})  # what a too-large bulk body may be answered with
 CONTACT_PERMISSION = "externalContacts:contact:view"
 PHONE_FIELDS = ("cellPhone", "workPhone", "homePhone", "otherPhone")
 EMAIL_FIELDS = ("workEmail", "personalEmail", "otherEmail")
@@ -120,10 +134,14 @@ class ExternalContacts:
     edited during the run is read as it was the first time.
     """
 
-    def __init__(self, client: GenesysClient) -> None:
+    def __init__(self, client: GenesysClient, *, batch: int = BULK_CONTACTS_MAX) -> None:
+        if batch < 1:
+            raise ValueError(f"batch must be at least 1, got {batch}")
         self._client = client
         self._cache: dict[str, ExternalContact | None] = {}
+        self.batch = batch  # halved when Genesys refuses a bulk request's size
         self.fetched = 0  # GET requests made (cache misses)
+        self.bulk_requests = 0  # bulk POSTs made
 
     def get(self, contact_id: str) -> ExternalContact | None:
         """The contact, or None when Genesys has none with this id (404)."""
@@ -143,3 +161,52 @@ class ExternalContacts:
             found = parse_contact(body)
         self._cache[contact_id] = found
         return found
+
+    def get_many(self, contact_ids: Iterable[str]) -> dict[str, ExternalContact | None]:
+        """Each contact (None when Genesys has none with the id), ``batch`` ids per request."""
+        wanted = list(dict.fromkeys(contact_ids))
+        for contact_id in wanted:
+            if not _CONTACT_ID.fullmatch(contact_id):
+                raise ValueError(f"{contact_id!r} is not an external contact id")
+        missing = [c for c in wanted if c not in self._cache]
+        while missing:
+            if self.batch == 1:
+                for contact_id in missing:
+                    self.get(contact_id)
+                break
+            chunk, rest = missing[: self.batch], missing[self.batch :]
+            try:
+                self._fetch_bulk(chunk)
+            except GenesysRequestError as exc:
+                if exc.status not in _SIZE_REFUSED or len(chunk) == 1:
+                    raise
+                self.batch = max(1, len(chunk) // 2)
+                continue
+            missing = rest
+        return {c: self._cache[c] for c in wanted}
+
+    def _fetch_bulk(self, chunk: list[str]) -> None:
+        self.bulk_requests += 1
+        body = {"entities": [{"id": contact_id} for contact_id in chunk]}
+        answer = self._client.post_json(BULK_CONTACTS_PATH, body, permission=CONTACT_PERMISSION)
+        results = answer.get("results")
+        answered: set[str] = set()
+        for result in results if isinstance(results, list) else []:
+            if not isinstance(result, Mapping):
+                continue
+            contact_id = result.get("id")
+            entity = result.get("entity")
+            if not isinstance(contact_id, str) or contact_id not in chunk:
+                continue
+            if result.get("success") is True and isinstance(entity, Mapping):
+                self._cache[contact_id] = parse_contact(entity)
+                answered.add(contact_id)
+                continue
+            error = result.get("error")
+            status = error.get("status") if isinstance(error, Mapping) else None
+            if status == 404:
+                self._cache[contact_id] = None
+                answered.add(contact_id)
+        for contact_id in chunk:
+            if contact_id not in answered:  # failed otherwise, or left out: its own GET
+                self.get(contact_id)
