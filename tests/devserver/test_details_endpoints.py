@@ -272,4 +272,4 @@ def test_a_bulk_read_over_the_stand_ins_maximum_is_refused(
     ids = [cid for i in range(80) if (cid := model.customer(i).contact_id) is not None]
     contacts = ExternalContacts(genesys)
     assert all(c is not None for c in contacts.get_many(ids).values())
-    assert 25 == contacts.batch
+    assert contacts.batch <= 30 < 2 * contacts.batch  # halved until it fits
