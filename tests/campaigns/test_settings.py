@@ -335,3 +335,15 @@ def test_campaign_by_id_names_the_close_one() -> None:
     assert campaigns[0] is campaign_by_id(campaigns, "webmessaging-followup")
     with pytest.raises(EventError, match="did you mean 'webmessaging-followup'"):
         campaign_by_id(campaigns, "webmessaging-folowup")
+
+
+@pytest.mark.parametrize("schedule", ["23:46", "23:59"])
+def test_a_daily_time_after_the_last_tick_is_refused(schedule: str) -> None:
+    """After 23:45 no quarter-hour tick of that local day would run it: refused, with the fix."""
+    message = one(schedule=schedule)["campaigns[0].schedule"]
+    assert f'"{schedule}" is after 23:45' in message
+    assert 'give "23:45" at the latest' in message
+
+
+def test_the_last_tick_itself_is_a_daily_time() -> None:
+    assert time(23, 45) == campaign_of(schedule="23:45").schedule

@@ -12,7 +12,9 @@ block too (the template and its channel, the channel's sender, the template's va
   feature": conversation data "90 days to five years"). Further back, some organizations' details
   are gone and the audience would be silently short.
 - ``schedule``: ``once`` (run on demand; the default, so adding a campaign never starts sending
-  on its own) or a quoted daily ``"HH:MM"`` in the campaign's ``timezone``.
+  on its own) or a quoted daily ``"HH:MM"`` in the campaign's ``timezone``, at the latest
+  ``23:45``: the schedule ticks on the quarter hours, so a later time would never meet a tick on
+  its own day.
 - ``variables``: exactly the variables the campaign's template uses, each with a fixed value (a
   string, number or boolean). ``first_name`` and ``last_name`` are filled from the customer's
   external contact when it has them; the value given is the fallback for a contact without one,
@@ -75,6 +77,8 @@ AUDIENCE_MEDIA: tuple[AudienceMedia, ...] = (
 )
 CampaignChannel = Literal["webmessaging", "sms", "email", "whatsapp"]
 CAMPAIGN_CHANNELS: tuple[CampaignChannel, ...] = ("webmessaging", "sms", "email", "whatsapp")
+# The last quarter-hour tick of a local day (every zone in use is a whole quarter hour from UTC).
+LATEST_DAILY = time(23, 45)
 CAMPAIGN_KEYS = ("id", "audience", "channel", "template", "timezone", "schedule", "variables")
 AUDIENCE_KEYS = ("media", "days", "queues", "exclude_active", "limit")
 # The variables a campaign fills from the customer's external contact record.
@@ -420,7 +424,16 @@ class _Check:
         if value is None or value == "once":
             return True, None
         if isinstance(value, str) and (match := _DAILY.fullmatch(value)):
-            return True, time(int(match.group(1)), int(match.group(2)))
+            at = time(int(match.group(1)), int(match.group(2)))
+            if at <= LATEST_DAILY:
+                return True, at
+            self.add(
+                path,
+                f'"{value}" is after 23:45: the campaign schedule ticks every 15 minutes and its '
+                'last tick of a local day is at 23:45, so this time would never run; give "23:45" '
+                "at the latest",
+            )
+            return False, None
         if isinstance(value, int) and not isinstance(value, bool):
             # YAML 1.1 reads an unquoted 09:30 as sexagesimal minutes: 570.
             hint = ' (quote the time: schedule: "09:30")'
