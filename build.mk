@@ -38,7 +38,7 @@ LAMBDA_PYTHON ?= $(eval LAMBDA_PYTHON := $(shell \
 		&& { echo $$p; break; }; done))$(LAMBDA_PYTHON)
 
 LAMBDA_FUNCTIONS := ReportFunction DownloadFunction IntakeFunction DataActionFunction \
-	SenderFunction DncSyncFunction CampaignFunction
+	SenderFunction DncSyncFunction CampaignFunction SendGridWebhookFunction
 
 .PHONY: $(addprefix build-,$(LAMBDA_FUNCTIONS))
 
