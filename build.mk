@@ -38,7 +38,8 @@ LAMBDA_PYTHON ?= $(eval LAMBDA_PYTHON := $(shell \
 		&& { echo $$p; break; }; done))$(LAMBDA_PYTHON)
 
 LAMBDA_FUNCTIONS := ReportFunction DownloadFunction IntakeFunction DataActionFunction \
-	SenderFunction DncSyncFunction CampaignFunction SendGridWebhookFunction
+	SenderFunction DncSyncFunction CampaignFunction SendGridWebhookFunction \
+	ReceiptsPollFunction
 
 .PHONY: $(addprefix build-,$(LAMBDA_FUNCTIONS))
 

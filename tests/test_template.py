@@ -68,6 +68,7 @@ NOTIFICATION_FUNCTIONS = (
     "DncSyncFunction",
     "CampaignFunction",
     "SendGridWebhookFunction",
+    "ReceiptsPollFunction",
 )
 NOTIFICATION_ENV_VARS: dict[str, Any] = {
     "GCNOTIFY_CONFIG": "",
@@ -94,6 +95,7 @@ HANDLERS = {
     "DncSyncFunction": "gcnotify.handlers.dnc_sync.lambda_handler",
     "CampaignFunction": "gcnotify.handlers.campaign.lambda_handler",
     "SendGridWebhookFunction": "gcnotify.handlers.sendgrid_webhook.lambda_handler",
+    "ReceiptsPollFunction": "gcnotify.handlers.receipts_poll.lambda_handler",
 }
 
 
@@ -233,11 +235,14 @@ def test_transformed_template_passes_cfn_lint(translated: dict[str, Any], tmp_pa
 
 def test_transform_creates_timezone_aware_schedule(translated: dict[str, Any]) -> None:
     """The transform yields the report's Scheduler schedule in the configured zone, fed
-    scheduled-time, besides the DNC sync's and the daily campaigns'."""
+    scheduled-time, besides the DNC sync's, the daily campaigns' and the receipts poller's."""
     schedules = resources_of_type(translated, "AWS::Scheduler::Schedule")
-    assert ["CampaignFunctionDaily", "DncSyncFunctionHourly", "ReportFunctionNightly"] == sorted(
-        schedules
-    )
+    assert [
+        "CampaignFunctionDaily",
+        "DncSyncFunctionHourly",
+        "ReceiptsPollFunctionPoll",
+        "ReportFunctionNightly",
+    ] == sorted(schedules)
     props = schedules["ReportFunctionNightly"]["Properties"]
     assert {"Ref": "ScheduleTimezone"} == props["ScheduleExpressionTimezone"]
     assert {"Ref": "ScheduleExpression"} == props["ScheduleExpression"]
@@ -465,7 +470,9 @@ def test_both_retry_layers_end_in_the_failure_queue(translated: dict[str, Any]) 
     target = schedule["Properties"]["Target"]
     assert queue_arn == target["DeadLetterConfig"]["Arn"]
     assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
-    (invoke,) = resources_of_type(translated, "AWS::Lambda::EventInvokeConfig").values()
+    invoke = resources_of_type(translated, "AWS::Lambda::EventInvokeConfig")[
+        "ReportFunctionEventInvokeConfig"
+    ]
     assert queue_arn == invoke["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
 
 
@@ -1173,6 +1180,10 @@ DYNAMODB_GRANTS = {
     | pairs("dynamodb:GetItem dynamodb:UpdateItem", "MessagesTable")
     | pairs("dynamodb:Query", "MessagesTable/index/awaiting")
     | pairs("dynamodb:UpdateItem", "SuppressionTable"),
+    "ReceiptsPollFunction": pairs("dynamodb:Query", "MessagesTable/index/awaiting")
+    | pairs("dynamodb:GetItem dynamodb:UpdateItem", "MessagesTable")
+    | pairs("dynamodb:UpdateItem", "SuppressionTable")
+    | pairs("dynamodb:PutItem", "LedgerTable"),
 }
 POLL = "sqs:ReceiveMessage sqs:DeleteMessage sqs:GetQueueAttributes sqs:ChangeMessageVisibility"
 SQS_GRANTS = {
@@ -1185,6 +1196,7 @@ SQS_GRANTS = {
     "DncSyncFunction": set(),
     "CampaignFunction": pairs("sqs:SendMessage", "OutboxQueue"),
     "SendGridWebhookFunction": pairs("sqs:SendMessage", "OutboxQueue"),
+    "ReceiptsPollFunction": pairs("sqs:SendMessage", "OutboxQueue"),
 }
 READS_SECRET = (
     "ReportFunction",
@@ -1193,6 +1205,7 @@ READS_SECRET = (
     "SenderFunction",
     "CampaignFunction",
     "SendGridWebhookFunction",
+    "ReceiptsPollFunction",
 )
 
 
@@ -1469,3 +1482,29 @@ def test_the_campaign_handler_reads_what_its_role_allows() -> None:
     # The daily run records: lookup is GetItem; claim and the marks are conditional UpdateItems.
     used = set(re.findall(r"\bledger\.([a-z_]+)\(", handler))
     assert {"lookup", "claim", "mark_sent", "mark_failed"} == used
+
+
+def test_receipts_poller_runs_on_its_own_schedule(translated: dict[str, Any]) -> None:
+    """Scheduler invokes the poller at ReceiptsPollSchedule (receipts.poll_every), unnamed."""
+    schedules = resources_of_type(translated, "AWS::Scheduler::Schedule")
+    props = schedules["ReceiptsPollFunctionPoll"]["Properties"]
+    assert {"Ref": "ReceiptsPollSchedule"} == props["ScheduleExpression"]
+    assert {"Fn::GetAtt": ["ReceiptsPollFunction", "Arn"]} == props["Target"]["Arn"]
+    assert "<aws.scheduler.scheduled-time>" in props["Target"]["Input"]
+    assert "Name" not in props
+
+
+def test_the_receipt_failure_rate_alarm_reads_the_pollers_metrics() -> None:
+    """The alarm's metrics are the ones the poller emits, and its rate is failed over all."""
+    from gcnotify.handlers import receipts_poll
+
+    source = Path(receipts_poll.__file__).read_text(encoding="utf-8")
+    alarm = TEMPLATE["Resources"]["ReceiptsFailureRateAlarm"]["Properties"]
+    names = {m["MetricStat"]["Metric"]["MetricName"] for m in alarm["Metrics"] if "MetricStat" in m}
+    assert {"ReceiptsFailed", "ReceiptsDelivered", "ReceiptsRead"} == names
+    assert all(f'"{name}"' in source for name in names)
+    assert (
+        [AlarmTopicRef] == alarm["AlarmActions"]
+        if (AlarmTopicRef := {"Ref": "AlarmTopic"})
+        else None
+    )
