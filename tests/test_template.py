@@ -1503,8 +1503,4 @@ def test_the_receipt_failure_rate_alarm_reads_the_pollers_metrics() -> None:
     names = {m["MetricStat"]["Metric"]["MetricName"] for m in alarm["Metrics"] if "MetricStat" in m}
     assert {"ReceiptsFailed", "ReceiptsDelivered", "ReceiptsRead"} == names
     assert all(f'"{name}"' in source for name in names)
-    assert (
-        [AlarmTopicRef] == alarm["AlarmActions"]
-        if (AlarmTopicRef := {"Ref": "AlarmTopic"})
-        else None
-    )
+    assert [{"Ref": "AlarmTopic"}] == alarm["AlarmActions"]
