@@ -1504,3 +1504,13 @@ def test_the_receipt_failure_rate_alarm_reads_the_pollers_metrics() -> None:
     assert {"ReceiptsFailed", "ReceiptsDelivered", "ReceiptsRead"} == names
     assert all(f'"{name}"' in source for name in names)
     assert [{"Ref": "AlarmTopic"}] == alarm["AlarmActions"]
+
+
+def test_unknown_receipt_codes_page_at_most_once_a_day() -> None:
+    """The poller's unknown-code count is alarmed over a day's period."""
+    alarm = TEMPLATE["Resources"]["ReceiptsUnknownCodesAlarm"]["Properties"]
+    assert ("ReceiptsUnknownCodes", 86400, 1) == (
+        alarm["MetricName"],
+        alarm["Period"],
+        alarm["Threshold"],
+    )
