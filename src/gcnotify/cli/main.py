@@ -128,10 +128,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "which",
         nargs="?",
-        choices=("report", "standup", "all", "notify", "campaign"),
+        choices=("report", "standup", "all", "notify", "campaign", "receipts"),
         default="all",
         help="which pipeline to run: the queue reports, the standup pack, all the reports "
-        "(default), notify (notifications across channels) or campaign",
+        "(default), notify (notifications across channels), campaign, or receipts (delivery "
+        "receipts: the poller, the SendGrid webhook, the delivery summary)",
     )
     demo.add_argument(
         "--out",
@@ -313,6 +314,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from gcnotify.cli.demo_campaign import run_campaign_demo
 
             return run_campaign_demo(out=args.out, latency_ms=args.latency_ms)
+        if args.which == "receipts":
+            from gcnotify.cli.demo_receipts import run_receipts_demo
+
+            return run_receipts_demo(out=args.out, latency_ms=args.latency_ms)
         if args.which == "notify":
             from gcnotify.cli.demo_notify import run_notify_demo
 
