@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from gcnotify.aws.messages import RETENTION, STATUSES
 from gcnotify.core.errors import GcnotifyError, MessageStoreError
 from gcnotify.core.show import did_you_mean, show
+from gcnotify.core.values import instant
 from gcnotify.runtime.redact import REDACTOR
 
 if TYPE_CHECKING:
@@ -243,18 +244,9 @@ def _order(record: MessageRecord) -> tuple[str, str]:
     return (sent.isoformat() if sent else "", record.key)
 
 
-def _when(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
 def _sent(record: MessageRecord) -> datetime | None:
     """The first send attempt: ``sent_at``, else the first ``sending`` move."""
-    at = _when(record.fields.get("sent_at"))
+    at = instant(record.fields.get("sent_at"))
     if at is not None:
         return at
     return next((e.at for e in record.history if e.status == "sending" and e.at), None)
@@ -288,7 +280,7 @@ def _as_json(record: MessageRecord) -> dict[str, Any]:
         "receipt_text": _text(record, "receipt_text") or None,
         "receipt_at": _text(record, "receipt_at") or None,
         "sent_at": _iso(_sent(record)),
-        "delivered_at": _iso(_when(record.fields.get("delivered_at"))),
+        "delivered_at": _iso(instant(record.fields.get("delivered_at"))),
         "attempt": record.fields.get("attempt", 1),
         "history": [
             {"status": e.status, "at": _iso(e.at), "detail": REDACTOR.mask(e.detail)}
@@ -331,7 +323,7 @@ def _row(record: MessageRecord) -> list[str]:
         record.status,
         _receipt(record),
         _clock(sent, sent),
-        _clock(_when(record.fields.get("delivered_at")), sent),
+        _clock(instant(record.fields.get("delivered_at")), sent),
     ]
 
 

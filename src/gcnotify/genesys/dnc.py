@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from gcnotify.core.errors import GenesysRequestError, GenesysUnavailableError
+from gcnotify.core.values import instant, text_or_none
 
 if TYPE_CHECKING:
     from gcnotify.genesys.client import GenesysClient
@@ -281,8 +282,8 @@ class DncLists:
         return DncList(
             id=str(body.get("id") or list_id),
             name=str(body.get("name") or list_id),
-            contact_method=_text(body.get("contactMethod")),
-            source_type=_text(body.get("dncSourceType")),
+            contact_method=text_or_none(body.get("contactMethod")),
+            source_type=text_or_none(body.get("dncSourceType")),
             size=size if isinstance(size, int) and not isinstance(size, bool) else None,
         )
 
@@ -307,7 +308,7 @@ class DncLists:
         uri = body.get("uri")
         if not isinstance(uri, str) or not uri:
             return None
-        return ExportUri(uri, _when(body.get("exportTimestamp")))
+        return ExportUri(uri, instant(body.get("exportTimestamp")))
 
     def export_uri(self, list_id: str, *, newer_than: datetime | None) -> ExportUri:
         """Poll until the list's export is newer than ``newer_than``; time out with the fix."""
@@ -385,20 +386,6 @@ class DncLists:
             self._client.patch_json(path, body, permission=EDIT_PERMISSION)
             sent += 1
         return sent
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _when(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _fresh(export: ExportUri, newer_than: datetime | None) -> bool:

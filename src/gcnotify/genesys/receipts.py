@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from gcnotify.core.errors import GenesysError, GenesysRequestError
+from gcnotify.core.values import instant
 
 if TYPE_CHECKING:
     from gcnotify.genesys.client import GenesysClient
@@ -316,15 +317,5 @@ class ReceiptReader:
                 continue
             for message in participant.get("messages") or ():
                 if isinstance(message, Mapping) and isinstance(message.get("messageId"), str):
-                    out.append((message["messageId"], _when(message.get("messageTime"))))
+                    out.append((message["messageId"], instant(message.get("messageTime"))))
         return out
-
-
-def _when(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed

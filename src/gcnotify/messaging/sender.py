@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from gcnotify.aws.once import Blocked, Sent
 from gcnotify.core.errors import ApiError, GcnotifyError, MessageTemplateError
+from gcnotify.core.values import instant, text_or_none
 from gcnotify.messaging.policy import (
     DeferUntil,
     Expired,
@@ -197,7 +198,7 @@ class Sender:
                 "sent",
                 "the guard holds a completed send",
                 message_id=blocked.message_id,
-                conversation_id=_text(blocked.record.attributes.get("conversation_id")),
+                conversation_id=text_or_none(blocked.record.attributes.get("conversation_id")),
                 **self._awaiting(self._provider(record.channel)),
             )
             return Step(key, "sent", "recorded from the guard", channel=record.channel)
@@ -231,9 +232,9 @@ class Sender:
         expires = deadline(
             record.created_at or now,
             expire_after=self.settings.expire_after,
-            expires_at=_when(request.get("expires_at")),
+            expires_at=instant(request.get("expires_at")),
         )
-        not_before = _when(request.get("not_before"))
+        not_before = instant(request.get("not_before"))
         if not_before is not None and now < not_before:
             if expires is not None and not_before >= expires:
                 self._move(record, "expired", f"not_before {not_before} is after expiry")
@@ -470,19 +471,6 @@ def _utc(when: datetime) -> datetime:
 def _iso(when: datetime) -> str:
     """UTC ISO 8601, the form the messages table's index keys sort by."""
     return _utc(when).isoformat()
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _when(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
 
 
 def _request_of(record: MessageRecord) -> dict[str, Any] | None:

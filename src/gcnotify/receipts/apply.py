@@ -32,10 +32,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from gcnotify.core.errors import MessageStoreError
+from gcnotify.core.values import instant
 from gcnotify.receipts.classify import PROGRESS, RANK, DeliveryClass, Receipt
 
 if TYPE_CHECKING:
@@ -240,16 +241,6 @@ def _attempt(record: MessageRecord) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 1 else 1
 
 
-def _when(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
-
-
 def _current(record: MessageRecord) -> DeliveryClass:
     """The class the record stands at: its status, or while sent the last receipt's class."""
     if record.status in _AS_CLASS:
@@ -261,7 +252,7 @@ def _current(record: MessageRecord) -> DeliveryClass:
 
 def _deadline(record: MessageRecord) -> datetime | None:
     """The request's deadline as the sender recorded it (or the request's own expires_at)."""
-    found = [_when(record.fields.get(name)) for name in ("send_by", "request_expires_at")]
+    found = [instant(record.fields.get(name)) for name in ("send_by", "request_expires_at")]
     present = [when for when in found if when is not None]
     return min(present) if present else None
 
@@ -308,7 +299,7 @@ def _plan(record: MessageRecord, context: _Context) -> _Plan:
         return _plan_after_delivery(record, context, current)
     if receipt.cls in PROGRESS and current in PROGRESS and RANK[receipt.cls] < RANK[current]:
         return _Plan("stale", f"a {receipt.cls} receipt after {current}")
-    recorded_at = _when(record.fields.get("receipt_at"))
+    recorded_at = instant(record.fields.get("receipt_at"))
     refines = current == "unknown" and receipt.cls in ("delivered", "read")
     ahead = receipt.cls in PROGRESS and current in PROGRESS and RANK[receipt.cls] > RANK[current]
     overrides = receipt.final and record.fields.get("receipt_final") is not True

@@ -36,6 +36,8 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Literal, get_args
 
+from gcnotify.core.values import instant
+
 __all__ = [
     "CLASSES",
     "CLASSIFICATION",
@@ -252,13 +254,8 @@ def _text(value: object) -> str:
 
 def _time(value: object) -> datetime | None:
     """An ISO-8601 time (``…Z`` included) as an aware UTC datetime; None if unreadable."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    found = instant(value)
+    return None if found is None else found.astimezone(UTC)
 
 
 def _unknown(provider: Provider, code: str, text: str, at: datetime | None, final: bool) -> Receipt:

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from gcnotify.core.errors import GenesysAuthError, GenesysError, GenesysPermissionError
 from gcnotify.core.retry import RetryPolicy
+from gcnotify.core.values import instant, text_or_none
 from gcnotify.genesys.receipts import CallResult, MessageRef, ReceiptCall, plan_calls
 from gcnotify.receipts.apply import Applied, apply_receipt
 from gcnotify.receipts.classify import (
@@ -352,7 +353,7 @@ class _Run:
         by_id: dict[str, MessageRecord] = {}
         lost: list[MessageRecord] = []
         for record in records:
-            message_id = _text(record.fields.get("message_id"))
+            message_id = text_or_none(record.fields.get("message_id"))
             if record.channel in _NOT_POLLED:
                 self.result.not_polled += 1
                 if self._past(record):
@@ -361,7 +362,9 @@ class _Run:
                 lost.append(record)
             else:
                 by_id.setdefault(message_id, record)
-        refs = [MessageRef(m, _text(r.fields.get("conversation_id"))) for m, r in by_id.items()]
+        refs = [
+            MessageRef(m, text_or_none(r.fields.get("conversation_id"))) for m, r in by_id.items()
+        ]
         self._read(plan_calls(refs), by_id)
         for record in lost:
             if self.result.stopped is not None or self._near_deadline():
@@ -486,7 +489,7 @@ class _Run:
             and applied.outcome == "moved"
             and record.status not in _DELIVERED
         ):
-            sent = _when(record.fields.get("awaiting_since"))
+            sent = instant(record.fields.get("awaiting_since"))
             if sent is not None and receipt.at is not None and receipt.at >= sent:
                 result.delivery_ms.append(round((receipt.at - sent).total_seconds() * 1000))
         if self._past(record) and (not receipt.final or applied.outcome == "stale"):
@@ -495,7 +498,7 @@ class _Run:
                 self._final_after(current, "genesys")
 
     def _past(self, record: MessageRecord) -> bool:
-        since = _when(record.fields.get("awaiting_since"))
+        since = instant(record.fields.get("awaiting_since"))
         return since is not None and since < self.cutoff
 
     def _final_after(self, record: MessageRecord, provider: Provider) -> None:
@@ -533,7 +536,7 @@ class _Run:
     def _find_lost(self, record: MessageRecord, *, known: Mapping[str, MessageRecord]) -> None:
         """A send whose answer was lost: found by its recipient, adopted when it is the one."""
         request = _request(record)
-        since = _when(record.fields.get("awaiting_since"))
+        since = instant(record.fields.get("awaiting_since"))
         to, contact = _recipient(record.channel, request)
         if since is None or (to is None and contact is None):
             self.result.lost["none"] += 1
@@ -578,7 +581,7 @@ class _Run:
             conversation_id=match.conversation_id,
         )
         current = written.record if written.moved else self.store.get(record.key)
-        if current is None or _text(current.fields.get("message_id")) != match.message_id:
+        if current is None or text_or_none(current.fields.get("message_id")) != match.message_id:
             return  # written meanwhile by someone else: the next run reads it as it is
         self.result.lost["found"] += 1
         self._receipt(current, classify_genesys(match.message), match.message_id)
@@ -586,20 +589,6 @@ class _Run:
     def _final_after_if_past(self, record: MessageRecord) -> None:
         if self._past(record):
             self._final_after(record, "genesys")
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _when(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
 def _request(record: MessageRecord) -> Mapping[str, Any]:
@@ -614,8 +603,8 @@ def _request(record: MessageRecord) -> Mapping[str, Any]:
 def _recipient(channel: str, request: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """The address Genesys shows for the recipient (WhatsApp: the number's digits), or the
     external contact of a web messaging send."""
-    to = _text(request.get("to"))
-    contact = _text(request.get("external_contact_id"))
+    to = text_or_none(request.get("to"))
+    contact = text_or_none(request.get("external_contact_id"))
     if channel == "webmessaging":
         return None, contact
     if channel == "whatsapp" and to is not None:
