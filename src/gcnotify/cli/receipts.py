@@ -20,14 +20,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
-from gcnotify.aws.messages import RETENTION, STATUSES
-from gcnotify.core.errors import GcnotifyError, MessageStoreError
+from gcnotify.aws.messages import RETENTION, STATUSES, MessageStore
+from gcnotify.cli.tables import open_table, table_name
+from gcnotify.core.errors import GcnotifyError
 from gcnotify.core.show import did_you_mean, show
 from gcnotify.core.values import instant
 from gcnotify.runtime.redact import REDACTOR
 
 if TYPE_CHECKING:
-    from gcnotify.aws.messages import MessageRecord, MessageStore
+    from gcnotify.aws.messages import MessageRecord
 
 __all__ = ["TABLE_WIDTH", "register", "run"]
 
@@ -124,12 +125,12 @@ def run(
     try:  # everything the user typed is checked before the table is touched
         status = _status(args.status)
         days = _days(args.since, today)
-        name = _table_name(env)
+        name = table_name(MessageStore, env, "MessagesTable", _BadInput)
     except _BadInput as exc:
         print(f"gcnotify: {exc}", file=sys.stderr)
         return 2
     try:
-        store = _open_table(name, env)
+        store = open_table(MessageStore, name, env)
         records, more = _collect(store, args, days, status)
     except GcnotifyError as exc:
         print(f"gcnotify: {exc}", file=sys.stderr)
@@ -172,36 +173,6 @@ def _days(since: date | None, today: date) -> list[date]:
             f"a message {RETENTION.days} days after its last move; use a later date"
         )
     return [first + timedelta(days=i) for i in range((today - first).days + 1)]
-
-
-def _table_name(env: Mapping[str, str]) -> str:
-    from gcnotify.aws.messages import MessageStore
-
-    name = env.get(MessageStore.env_var, "").strip()
-    if not name:
-        raise _BadInput(
-            f"{MessageStore.env_var} is not set; set it to the name of the stack's MessagesTable "
-            "(CloudFormation console > the stack > Resources)"
-        )
-    return name
-
-
-def _open_table(name: str, env: Mapping[str, str]) -> MessageStore:
-    """The table, its boto3 client honouring ``AWS_ENDPOINT_URL`` (a local stack)."""
-    import boto3
-    from botocore.exceptions import BotoCoreError
-
-    from gcnotify.aws.messages import MessageStore
-
-    endpoint = env.get("AWS_ENDPOINT_URL", "").strip() or None
-    try:
-        client = boto3.client("dynamodb", endpoint_url=endpoint)
-    except BotoCoreError as exc:
-        raise MessageStoreError(
-            f"cannot create the AWS DynamoDB client ({type(exc).__name__}); set "
-            "AWS_DEFAULT_REGION and AWS credentials (aws configure, or AWS_PROFILE)"
-        ) from None
-    return MessageStore(client, name)
 
 
 def _read(

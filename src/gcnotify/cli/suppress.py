@@ -20,12 +20,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from gcnotify.aws.suppression import CHANNELS, TEXT_LIMIT, normalise_address
+from gcnotify.aws.suppression import CHANNELS, TEXT_LIMIT, SuppressionTable, normalise_address
+from gcnotify.cli.tables import open_table, table_name
 from gcnotify.core.errors import GcnotifyError, SuppressionError
 from gcnotify.runtime.redact import REDACTOR
 
 if TYPE_CHECKING:
-    from gcnotify.aws.suppression import Suppression, SuppressionTable
+    from gcnotify.aws.suppression import Suppression
 
 __all__ = ["register", "run"]
 
@@ -115,13 +116,13 @@ def run(
             _check_text("--reason", args.reason)
             if args.source is not None:
                 _check_text("--source", args.source)
-        name = _table_name(env)
+        name = table_name(SuppressionTable, env, "SuppressionTable", _BadInput)
     except (_BadInput, SuppressionError) as exc:
         print(f"gcnotify: {exc}", file=sys.stderr)
         return 2
     when = now if now is not None else datetime.now(UTC)
     try:
-        table = _open_table(name, env)
+        table = open_table(SuppressionTable, name, env)
         if command == "add" and address is not None:
             entry = table.add(args.channel, address, args.reason, _source(args), when)
             print(f"suppressed {_line(entry)}", file=stdout)
@@ -158,36 +159,6 @@ def _source(args: argparse.Namespace) -> str:
     except (OSError, KeyError):  # no login name in some containers
         user = "unknown"
     return f"cli:{user}"
-
-
-def _table_name(env: Mapping[str, str]) -> str:
-    from gcnotify.aws.suppression import SuppressionTable
-
-    name = env.get(SuppressionTable.env_var, "").strip()
-    if not name:
-        raise _BadInput(
-            f"{SuppressionTable.env_var} is not set; set it to the name of the stack's "
-            "SuppressionTable (CloudFormation console > the stack > Resources)"
-        )
-    return name
-
-
-def _open_table(name: str, env: Mapping[str, str]) -> SuppressionTable:
-    """The table, its boto3 client honouring ``AWS_ENDPOINT_URL`` (a local stack)."""
-    import boto3
-    from botocore.exceptions import BotoCoreError
-
-    from gcnotify.aws.suppression import SuppressionTable
-
-    endpoint = env.get("AWS_ENDPOINT_URL", "").strip() or None
-    try:
-        client = boto3.client("dynamodb", endpoint_url=endpoint)
-    except BotoCoreError as exc:
-        raise SuppressionError(
-            f"cannot create the AWS DynamoDB client ({type(exc).__name__}); set "
-            "AWS_DEFAULT_REGION and AWS credentials (aws configure, or AWS_PROFILE)"
-        ) from None
-    return SuppressionTable(client, name)
 
 
 def _when(value: datetime | None) -> str:
