@@ -160,7 +160,15 @@ print(total, bad)
 
 
 # The notification functions share the artifact; each handler module after boto3, alone.
-NOTIFY_HANDLERS = ("intake", "data_action", "sender", "dnc_sync")
+NOTIFY_HANDLERS = (
+    "intake",
+    "data_action",
+    "sender",
+    "dnc_sync",
+    "campaign",
+    "receipts_poll",
+    "sendgrid_webhook",
+)
 NOTIFY_STEP = """
 import sys, time
 import boto3
