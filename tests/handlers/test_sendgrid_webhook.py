@@ -144,6 +144,9 @@ def test_a_signed_post_is_answered_with_its_counts(local: dict[str, str]) -> Non
         "alerted": 0,
         "retried": 0,
         "failed": 0,
+        "delivered": 0,
+        "read": 0,
+        "failures": 0,
     } == body_of(answer)
 
 

@@ -474,7 +474,7 @@ def test_a_delivered_event_moves_the_record_and_ends_its_wait(tables: Tables) ->
         tables.targets(),
         now=NOW,
     )
-    assert counts(received=2, recorded=2) == got.to_dict()
+    assert counts(received=2, recorded=2, delivered=1) == got.to_dict()
     record = tables.store.get("k-1")
     assert record is not None
     assert ("delivered", "delivered", "250 OK") == (
@@ -519,7 +519,7 @@ def test_a_repeated_event_is_a_duplicate_counted_once(tables: Tables) -> None:
     delivered = note("delivered", "d1")
     first = receive(batch(delivered, delivered), tables.targets(), now=NOW)
     again = receive(batch(delivered), tables.targets(), now=NOW)
-    assert counts(received=2, recorded=1, duplicates=1) == first.to_dict()
+    assert counts(received=2, recorded=1, duplicates=1, delivered=1) == first.to_dict()
     assert counts(received=1, duplicates=1) == again.to_dict()
     assert [PREFIX + "d1"] == tables.markers()
 
@@ -532,7 +532,7 @@ def test_a_hard_bounce_fails_the_message_and_suppresses_the_address(tables: Tabl
         tables.targets(),
         now=NOW,
     )
-    assert counts(received=1, recorded=1, suppressed=1) == got.to_dict()
+    assert counts(received=1, recorded=1, suppressed=1, failures=1) == got.to_dict()
     assert "failed_permanent" == status_of(tables)
     entry = tables.suppression.check("email", "jane@example.com")
     assert entry is not None
@@ -548,7 +548,7 @@ def test_a_block_is_retried_through_the_outbox(tables: Tables) -> None:
         tables.targets(),
         now=NOW,
     )
-    assert counts(received=1, recorded=1, retried=1) == got.to_dict()
+    assert counts(received=1, recorded=1, retried=1, failures=1) == got.to_dict()
     record = tables.store.get("k-1")
     assert record is not None
     assert ("failed_temporary", 2) == (record.status, record.fields["attempt"])
@@ -597,7 +597,7 @@ def test_an_event_without_custom_args_maps_back_by_its_x_message_id(tables: Tabl
         tables.targets(),
         now=NOW,
     )
-    assert counts(received=1, recorded=1) == got.to_dict()
+    assert counts(received=1, recorded=1, delivered=1) == got.to_dict()
     assert "delivered" == status_of(tables)
 
 
@@ -613,7 +613,7 @@ def test_many_messages_are_applied_in_parallel_each_in_order(tables: Tables) -> 
             note("deferred", f"f{n}", key=f"k-{n}", at=T0 + 1, sg_message_id=mid),
         ]
     got = receive(batch(*events), tables.targets(workers=8), now=NOW)
-    assert counts(received=90, recorded=90) == got.to_dict()
+    assert counts(received=90, recorded=90, delivered=30) == got.to_dict()
     assert {"delivered"} == {status_of(tables, f"k-{n}") for n in range(30)}
 
 

@@ -65,6 +65,10 @@ _METRICS = {
     "unmatched": "WebhookEventsUnmatched",
     "suppressed": "WebhookAddressesSuppressed",
     "failed": "WebhookEventsFailed",
+    # The receipts poller's names: one failure-rate alarm for every channel.
+    "delivered": "ReceiptsDelivered",
+    "read": "ReceiptsRead",
+    "failures": "ReceiptsFailed",
 }
 
 

@@ -86,6 +86,11 @@ class WebhookCounts:
     alerted: int = 0  # owner alerts about suppressed report recipients that went out now
     retried: int = 0  # temporary failures queued for another attempt
     failed: int = 0  # events not applied (a table failed): the POST is answered 5xx
+    # Of the events recorded on notification records, those that moved one to a class (the
+    # poller's metrics have the same names, so the failure-rate alarm counts email too).
+    delivered: int = 0
+    read: int = 0
+    failures: int = 0  # failed_permanent or failed_temporary
 
     def add(self, other: WebhookCounts) -> None:
         for f in fields(self):
@@ -322,6 +327,13 @@ def _apply_message(
             counts.suppressed += 1
         if applied.outcome == "retry":
             counts.retried += 1
+        if applied.outcome in ("moved", "retry"):
+            if receipt.cls == "delivered":
+                counts.delivered += 1
+            elif receipt.cls == "read":
+                counts.read += 1
+            elif receipt.cls in ("failed_permanent", "failed_temporary"):
+                counts.failures += 1
 
 
 def _business_date(text: str) -> date | None:
