@@ -608,3 +608,27 @@ def test_a_status_genesys_adds_later_is_unknown_and_counted(aws_env: None) -> No
         first.fields["receipt_code"],
         second.status,
     )
+
+
+def test_a_refused_lost_send_search_leaves_the_other_receipts_to_be_read(world: World) -> None:
+    """Without the analytics permission the lost sends cannot be looked for: the run goes on
+    reading the other receipts, says why in its error, and the lost sends age out at
+    final_after instead of stopping every later run."""
+    first_lost = world.send("+15557650001", DELIVERED, lost=True)
+    second_lost = world.send("+15557650002", DELIVERED, lost=True)
+    normal = world.send("+15557650003", DELIVERED)
+    world.now.advance(minutes=5)
+    world.stand_in.forbid("/api/v2/analytics/conversations/details/query")
+    result = world.poll(final_after=timedelta(hours=1))
+    assert (None, 2, 1) == (result.stopped, result.lost["refused"], result.failed_calls)
+    assert result.error is not None
+    assert "analytics:conversationDetail:view" in result.error
+    assert "delivered" == world.record(normal.key).status
+    assert ("unknown", "unknown") == (
+        world.record(first_lost.key).status,
+        world.record(second_lost.key).status,
+    )
+    world.now.advance(hours=2)
+    later = world.poll(final_after=timedelta(hours=1))
+    assert (None, 2) == (later.stopped, later.unknown_after_final_after)
+    assert all("awaiting" not in world.record(r.key).fields for r in (first_lost, second_lost))

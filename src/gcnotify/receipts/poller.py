@@ -113,7 +113,7 @@ class PollResult:
     retried: int = 0
     suppressed: int = 0
     not_polled: int = 0  # Genesys email: no receipts to read
-    lost: Counter[str] = field(default_factory=Counter)  # searched, found, ambiguous, not_found
+    lost: Counter[str] = field(default_factory=Counter)  # searched, found, ambiguous, none, refused
     sendgrid_swept: int = 0
     delivery_ms: list[int] = field(default_factory=list)  # send to delivered, per message
     stopped: str | None = None  # budget, breaker, deadline, error
@@ -149,7 +149,10 @@ class PollResult:
             "retried": self.retried,
             "suppressed": self.suppressed,
             "not_polled": self.not_polled,
-            "lost": {k: self.lost.get(k, 0) for k in ("searched", "found", "ambiguous", "none")},
+            "lost": {
+                k: self.lost.get(k, 0)
+                for k in ("searched", "found", "ambiguous", "none", "refused")
+            },
             "sendgrid_swept": self.sendgrid_swept,
             "stopped": self.stopped,
             "error": self.error,
@@ -298,6 +301,9 @@ class _Run:
         self.consecutive_failures = 0
         self.resume_at = 0.0  # clock time before which no new call starts (backoff)
         self._token_ready = False
+        # Set when the lost-send search was refused (no analytics permission): receipts are
+        # still read, lost sends are left to final_after for the rest of the run.
+        self.lost_refused: str | None = None
 
     # ------------------------------------------------------------------ the run
 
@@ -542,6 +548,10 @@ class _Run:
             self.result.lost["none"] += 1
             self._final_after_if_past(record)
             return
+        if self.lost_refused is not None:
+            self.result.lost["refused"] += 1
+            self._final_after_if_past(record)
+            return
         if self.budget.left < _LOST_CALLS:
             self._stop("budget")
             return
@@ -557,6 +567,16 @@ class _Run:
                 end=since + _LOST_AFTER,
                 known=known,
             )
+        except GenesysPermissionError as exc:
+            # Only the search needs analytics:conversationDetail:view: the receipts themselves
+            # are still read, this send waits for final_after, and the error is in the result.
+            self.budget.sync()
+            self.result.failed_calls += 1
+            self.result.lost["refused"] += 1
+            self.lost_refused = str(exc)
+            self.result.error = self.result.error or str(exc)
+            self._final_after_if_past(record)
+            return
         except GenesysError as exc:
             self.budget.sync()
             self._failed(exc)
