@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gcnotify.cli.demo_receipts import DEMO_MESSAGES, SUMMARY_REPORT
+from gcnotify.cli.demo_receipts import SUMMARY_REPORT, demo_messages
 from gcnotify.cli.main import main
 
 ROW = re.compile(
@@ -48,7 +48,7 @@ def test_the_receipts_demo_ends_every_message_in_its_final_class(
     out = capsys.readouterr().out
 
     rows = _table(out)
-    assert [m.key for m in DEMO_MESSAGES] == list(rows)
+    assert [m.key for m in demo_messages()] == list(rows)
     assert all(row["status"] in FINAL for row in rows.values()), rows
     assert {k: (r["status"], r["cls"], r["code"], r["attempt"]) for k, r in rows.items()} == {
         "demo-sms-delivered": ("delivered", "delivered", "Delivered", "1"),
@@ -63,7 +63,7 @@ def test_the_receipts_demo_ends_every_message_in_its_final_class(
     }
     # Masked everywhere: no address the demo sent to is printed whole.
     assert {r["to"] for r in rows.values()} >= {"+*******0123", "j***@example.com"}
-    for message in DEMO_MESSAGES:
+    for message in demo_messages():
         assert message.to not in out
 
     # The retry: a guard key of its own, both attempts sent once.

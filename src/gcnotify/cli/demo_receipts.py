@@ -16,6 +16,7 @@ of 60 s (SQS's delay runs on real time, not on the stand-in's clock). It says so
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -29,17 +30,16 @@ import yaml
 
 from gcnotify.aws.queue import Outbox
 from gcnotify.cli.demo_notify import NotifyStack, http_event, notify_stack, zone_at
-from gcnotify.devserver.messaging_endpoints import Timeline
 
 if TYPE_CHECKING:
     from gcnotify.aws.messages import MessageRecord
+    from gcnotify.devserver.messaging_endpoints import Timeline
     from gcnotify.devserver.sendgrid_events import Outcome, WebhookKey
     from gcnotify.devserver.sendgrid_server import StoredMessage
     from gcnotify.handlers.notify_state import NotifyState
     from gcnotify.receipts.poller import PollResult
 
 __all__ = [
-    "DEMO_MESSAGES",
     "FINAL_AFTER",
     "POLL_ROUNDS",
     "RETRY_DELAY",
@@ -47,6 +47,7 @@ __all__ = [
     "Clock",
     "DemoMessage",
     "QuickRetries",
+    "demo_messages",
     "receipts_stack",
     "run_receipts_demo",
     "summary_report",
@@ -111,74 +112,80 @@ def _s(seconds: float) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-DEMO_MESSAGES: tuple[DemoMessage, ...] = (
-    _sms(
-        "demo-sms-delivered",
-        "SMS, delivered",
-        "+13175550121",
-        "delivered",
-        Timeline(_s(2), "delivered", _s(40)),
-    ),
-    DemoMessage(
-        "demo-wa-read",
-        "WhatsApp template, delivered then read",
-        "whatsapp",
-        "+13175550122",
-        "shipping-whatsapp",
-        {"order_id": "ORD-998877"},
-        "read",
-        timelines=(Timeline(_s(2), "delivered", _s(30), read_after=timedelta(minutes=4)),),
-    ),
-    _sms(
-        "demo-sms-optout",
-        "SMS, the recipient opted out at the carrier",
-        "+13175550123",
-        "failed_permanent",
-        Timeline(_s(2), "failed", _s(20), code="RecipientOptedOut"),
-    ),
-    _sms(
-        "demo-sms-retry",
-        "SMS, rate limited, then delivered on attempt 2",
-        "+13175550124",
-        "delivered",
-        Timeline(_s(2), "failed", _s(30), code="RateLimited"),
-        Timeline(_s(2), "delivered", _s(45)),
-    ),
-    DemoMessage(
-        "demo-web-silent",
-        "web messaging, never a final receipt",
-        "webmessaging",
-        WEB_CONTACT,
-        "case-update",
-        {"case": "C-42"},
-        "unknown",
-        timelines=(Timeline(_s(3), "pending"),),
-    ),
-    _email(
-        "demo-email-opened", "email, delivered and opened", "jane@example.com", "read", "opened"
-    ),
-    _email(
-        "demo-email-deferred",
-        "email, deferred twice, then delivered",
-        "sam@example.com",
-        "delivered",
-        "deferred",
-    ),
-    _email(
-        "demo-email-bounce",
-        "email, hard bounce",
-        "gone@example.com",
-        "failed_permanent",
-        "bounce",
-    ),
-    _email(
-        "demo-email-silent",
-        "email, processed and nothing more",
-        "quiet@example.com",
-        "unknown",
-        None,
-    ),
-)
+@functools.cache
+def demo_messages() -> tuple[DemoMessage, ...]:
+    """The demo's messages and the receipt timeline planned for each (built on first use: the
+    stand-ins are not part of the Lambda artifact, which ships this module too)."""
+    from gcnotify.devserver.messaging_endpoints import Timeline
+
+    return (
+        _sms(
+            "demo-sms-delivered",
+            "SMS, delivered",
+            "+13175550121",
+            "delivered",
+            Timeline(_s(2), "delivered", _s(40)),
+        ),
+        DemoMessage(
+            "demo-wa-read",
+            "WhatsApp template, delivered then read",
+            "whatsapp",
+            "+13175550122",
+            "shipping-whatsapp",
+            {"order_id": "ORD-998877"},
+            "read",
+            timelines=(Timeline(_s(2), "delivered", _s(30), read_after=timedelta(minutes=4)),),
+        ),
+        _sms(
+            "demo-sms-optout",
+            "SMS, the recipient opted out at the carrier",
+            "+13175550123",
+            "failed_permanent",
+            Timeline(_s(2), "failed", _s(20), code="RecipientOptedOut"),
+        ),
+        _sms(
+            "demo-sms-retry",
+            "SMS, rate limited, then delivered on attempt 2",
+            "+13175550124",
+            "delivered",
+            Timeline(_s(2), "failed", _s(30), code="RateLimited"),
+            Timeline(_s(2), "delivered", _s(45)),
+        ),
+        DemoMessage(
+            "demo-web-silent",
+            "web messaging, never a final receipt",
+            "webmessaging",
+            WEB_CONTACT,
+            "case-update",
+            {"case": "C-42"},
+            "unknown",
+            timelines=(Timeline(_s(3), "pending"),),
+        ),
+        _email(
+            "demo-email-opened", "email, delivered and opened", "jane@example.com", "read", "opened"
+        ),
+        _email(
+            "demo-email-deferred",
+            "email, deferred twice, then delivered",
+            "sam@example.com",
+            "delivered",
+            "deferred",
+        ),
+        _email(
+            "demo-email-bounce",
+            "email, hard bounce",
+            "gone@example.com",
+            "failed_permanent",
+            "bounce",
+        ),
+        _email(
+            "demo-email-silent",
+            "email, processed and nothing more",
+            "quiet@example.com",
+            "unknown",
+            None,
+        ),
+    )
 
 
 class Clock:
@@ -300,19 +307,19 @@ def _send(demo: _Demo) -> None:
     from gcnotify.handlers import intake
 
     messaging = demo.stack.genesys.messaging
-    for message in DEMO_MESSAGES:
+    for message in demo_messages():
         if message.timelines:
             messaging.plan(message.to, *message.timelines)
     zone = zone_at(datetime.now(UTC), range(10, 19))
     demo.sent_at = datetime.now(UTC)
     print("Sent through the pipeline (intake function URL → outbox → sender):")
-    for message in DEMO_MESSAGES:
+    for message in demo_messages():
         answer = intake.handle(http_event("/", message.request(zone)), environ=demo.env)
         if answer["statusCode"] != 202:
             demo.problems.append(f"{message.key}: the intake answered {answer['statusCode']}")
     batches = _drain(demo)
     store = demo.state.store
-    for message in DEMO_MESSAGES:
+    for message in demo_messages():
         record = store.get(message.key)
         status = record.status if record is not None else "no record"
         via = "SendGrid" if message.channel == "email" else "Genesys agentless"
@@ -391,7 +398,7 @@ def _sendgrid_events(demo: _Demo) -> list[dict[str, Any]]:
     """What SendGrid reports of the demo's emails, from a few seconds after they were sent."""
     from gcnotify.devserver.sendgrid_events import events_for
 
-    emails = {m.to: m for m in DEMO_MESSAGES if m.channel == "email"}
+    emails = {m.to: m for m in demo_messages() if m.channel == "email"}
     stored: list[StoredMessage] = [
         m for m in demo.stack.sendgrid.messages if m.custom_args.get("gcnotify_key")
     ]
@@ -476,7 +483,7 @@ def _resend(demo: _Demo) -> None:
 
     _drain(demo)
     state = demo.state
-    for message in DEMO_MESSAGES:
+    for message in demo_messages():
         record = state.store.get(message.key)
         attempt = record.fields.get("attempt") if record is not None else None
         if record is None or not isinstance(attempt, int) or attempt < 2:
@@ -515,7 +522,7 @@ def _receipts(demo: _Demo) -> None:
 
 def _records(demo: _Demo) -> dict[str, MessageRecord]:
     store = demo.state.store
-    found = {m.key: store.get(m.key) for m in DEMO_MESSAGES}
+    found = {m.key: store.get(m.key) for m in demo_messages()}
     return {k: r for k, r in found.items() if r is not None}
 
 
@@ -525,7 +532,7 @@ def _outcomes(demo: _Demo, records: Mapping[str, MessageRecord]) -> None:
         f"  {'KEY':<20} {'CHANNEL':<12} {'TO':<18} {'STATUS':<16} {'RECEIPT':<16} "
         f"{'CODE':<18} ATTEMPT"
     )
-    for message in DEMO_MESSAGES:
+    for message in demo_messages():
         record = records.get(message.key)
         if record is None:
             demo.problems.append(f"{message.key}: no record")
@@ -656,5 +663,5 @@ def run_receipts_demo(*, out: Path, latency_ms: float = 0.0) -> int:
         for problem in demo.problems:
             print(f"  {problem}")
         return 1
-    print(f"All {len(DEMO_MESSAGES)} messages ended in their final class as planned.")
+    print(f"All {len(demo_messages())} messages ended in their final class as planned.")
     return 0
