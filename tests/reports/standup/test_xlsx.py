@@ -123,3 +123,18 @@ def test_sheet_names_are_made_valid_and_unique() -> None:
     first = sheet_name("Occupancy: queue/members [all] of the support floor", taken)
     second = sheet_name("Occupancy: queue/members [all] of the support floor", taken)
     assert ("Occupancy queue members all of", "Occupancy queue members all (2)") == (first, second)
+
+
+def test_the_same_pack_gives_the_same_bytes_at_any_time() -> None:
+    """The workbook's creation time is the data's, not the clock's: a rebuild (the budget's
+    slim workbook, a resend) is byte for byte the same file."""
+    import time_machine
+
+    from tests.reports.standup import packs
+
+    pack = packs.pack(3)
+    with time_machine.travel("2026-03-11 06:00:00+00:00", tick=False):
+        first = build_xlsx(pack)
+    with time_machine.travel("2026-03-11 06:00:07+00:00", tick=False):
+        second = build_xlsx(pack)
+    assert first == second

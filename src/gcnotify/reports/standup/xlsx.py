@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
+from datetime import datetime, time
 from typing import Any
 
 from gcnotify.reports.standup.compare import (
@@ -239,7 +240,10 @@ def build_xlsx(pack: StandupPack, *, include_intervals: bool = True) -> bytes:
 
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    workbook.set_properties({"title": pack.title, "author": "gcnotify"})
+    # A fixed creation time (the data's, else the business day's start): the same pack gives the
+    # same bytes, so a rebuilt workbook is comparable and a resend carries the same file.
+    created = pack.data_as_of or datetime.combine(pack.business_date, time())
+    workbook.set_properties({"title": pack.title, "author": "gcnotify", "created": created})
     w = _Writer(workbook)
     comparison = pack.comparison
     lines = [*comparison.rows, comparison.total]
