@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
 from gcnotify.aws.messages import RETENTION, STATUSES, MessageStore
-from gcnotify.cli.tables import open_table, table_name
+from gcnotify.cli.tables import limit_argument, open_table, table_name
 from gcnotify.core.errors import GcnotifyError
 from gcnotify.core.show import did_you_mean, show
 from gcnotify.core.values import instant
@@ -66,16 +66,6 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-03-02") from None
 
 
-def _limit(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= MAX_LIMIT:
-        raise argparse.ArgumentTypeError(f"--limit must be between 1 and {MAX_LIMIT:,}")
-    return value
-
-
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``receipts`` to the command line's sub-parsers."""
     receipts = subparsers.add_parser(
@@ -99,7 +89,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     receipts.add_argument("--key", help="only the message with this idempotency key")
     receipts.add_argument(
         "--limit",
-        type=_limit,
+        type=limit_argument(MAX_LIMIT),
         default=DEFAULT_LIMIT,
         help=f"at most this many messages (default {DEFAULT_LIMIT:,})",
     )

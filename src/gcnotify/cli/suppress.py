@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from gcnotify.aws.suppression import CHANNELS, TEXT_LIMIT, SuppressionTable, normalise_address
-from gcnotify.cli.tables import open_table, table_name
+from gcnotify.cli.tables import limit_argument, open_table, table_name
 from gcnotify.core.errors import GcnotifyError, SuppressionError
 from gcnotify.runtime.redact import REDACTOR
 
@@ -37,16 +37,6 @@ REMOVE_REASON = "removed with gcnotify suppress remove"
 
 class _BadInput(Exception):
     """Input the user must fix (exit 2)."""
-
-
-def _limit(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= MAX_LIMIT:
-        raise argparse.ArgumentTypeError(f"--limit must be between 1 and {MAX_LIMIT:,}")
-    return value
 
 
 def _channel(parser: argparse.ArgumentParser, *, required: bool, help: str) -> None:
@@ -85,7 +75,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _channel(listing, required=False, help="only this channel")
     listing.add_argument(
         "--limit",
-        type=_limit,
+        type=limit_argument(MAX_LIMIT),
         default=DEFAULT_LIMIT,
         help=f"at most this many entries (default {DEFAULT_LIMIT})",
     )

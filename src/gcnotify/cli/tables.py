@@ -1,4 +1,5 @@
-"""The DynamoDB tables the operator commands read, found the way the functions find them.
+"""The DynamoDB tables the operator commands read, found the way the functions find them, and
+the ``--limit`` those commands share.
 
 ``gcnotify suppress`` and ``gcnotify receipts`` run on an operator's machine: the table's name
 comes from the variable the stack's functions read, and the client honours ``AWS_ENDPOINT_URL``
@@ -7,12 +8,13 @@ comes from the variable the stack's functions read, and the client honours ``AWS
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import argparse
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from gcnotify.aws.dynamodb import DynamoTable
 
-__all__ = ["open_table", "table_name"]
+__all__ = ["limit_argument", "open_table", "table_name"]
 
 T = TypeVar("T", bound=DynamoTable)
 
@@ -45,3 +47,18 @@ def open_table(kind: type[T], name: str, env: Mapping[str, str]) -> T:
             "AWS_DEFAULT_REGION and AWS credentials (aws configure, or AWS_PROFILE)"
         ) from None
     return kind(client, name)
+
+
+def limit_argument(maximum: int) -> Callable[[str], int]:
+    """An argparse ``type`` for ``--limit``: a whole number from 1 to ``maximum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not 1 <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"--limit must be between 1 and {maximum:,}")
+        return value
+
+    return parse
