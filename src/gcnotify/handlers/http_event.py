@@ -10,8 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gcnotify.messaging.request import MAX_REQUEST_BYTES
-
 __all__ = ["HttpRequest", "answer", "is_http_event", "read_http"]
 
 
@@ -33,6 +31,10 @@ def is_http_event(event: object) -> bool:
 
 def read_http(event: Mapping[str, Any]) -> HttpRequest | dict[str, Any]:
     """The request, or the error answer for a body too large or not decodable."""
+    # Here, not at module load: the SendGrid webhook uses this module's answer and event check
+    # without the messaging pipeline that this import loads (about 270 ms).
+    from gcnotify.messaging.request import MAX_REQUEST_BYTES
+
     http = event["requestContext"]["http"]
     raw = event.get("body") or ""
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
