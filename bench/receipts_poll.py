@@ -13,9 +13,14 @@ Then it moves the stand-in's present three hours on, so every drawn timeline has
 - ``plan``: the calls ``genesys.receipts.plan_calls`` needs to read every message once;
 - ``one scheduled run``: ``receipts.poller.poll`` with the default ``max_calls_per_run`` (500)
   over the messages table holding all of them (sent, in the ``awaiting`` index, oldest first),
-  receipts classified and applied on moto's DynamoDB: what one invocation does;
-- ``every message once, gcnotify``: the seam's calls for all of them (``plan_calls``, then
-  ``ReceiptReader.read``, ``--workers`` in flight, as the poller makes them), DynamoDB left out;
+  receipts classified and applied on moto's DynamoDB: what one invocation does, with the
+  analytics screen on (the default) and off;
+- ``every message once, gcnotify with the analytics screen``: the seam's calls for all of them
+  as a run with the screen makes them (one-message conversations screened 100 a call by
+  ``deliveryStatus``, then the details of each the screen cannot settle, grouped conversations
+  in bulk), ``--workers`` in flight, DynamoDB left out;
+- ``every message once, gcnotify with the screen off``: ``plan_calls`` then
+  ``ReceiptReader.read``, ``--workers`` in flight, DynamoDB left out;
 - ``every message once, naive``: one ``GET …/messages/{id}/details`` per message, one at a time,
   DynamoDB left out.
 
@@ -188,9 +193,16 @@ def client_of(url: str) -> Any:
 
 
 def scheduled_run(
-    tables: Tables, url: str, population: str, messages: list[list[str]], *, workers: int
+    tables: Tables,
+    url: str,
+    population: str,
+    messages: list[list[str]],
+    *,
+    workers: int,
+    screen: bool = True,
 ) -> Row:
-    """One poll run with the default settings over the whole table."""
+    """One poll run with the default settings (``screen``: the analytics screen) over the
+    whole table."""
     from gcnotify.genesys.receipts import ReceiptReader
     from gcnotify.receipts.poller import poll
     from gcnotify.receipts.settings import ReceiptSettings
@@ -202,15 +214,17 @@ def scheduled_run(
     result = poll(
         store=store,
         reader=ReceiptReader(client),
-        settings=ReceiptSettings(),
+        settings=ReceiptSettings(analytics_screen=screen),
         suppression=suppression,
         outbox=outbox,
         audit=audit,
         workers=workers,
     )
     seconds = time.perf_counter() - started
+    settled = sum(result.answered.values())
     way = (
-        f"one scheduled run (max_calls_per_run 500, {workers} in flight; "
+        f"one scheduled run, analytics screen {'on' if screen else 'off'} (max_calls_per_run "
+        f"500, {workers} in flight; {settled:,} answered; "
         f"{store.calls + suppression.calls:,} DynamoDB calls on moto, stopped: {result.stopped})"
     )
     return Row(population, way, client.calls, result.asked, seconds)
@@ -230,7 +244,7 @@ def gcnotify_reads(url: str, population: str, messages: list[list[str]], *, work
         results = list(pool.map(reader.read, plan))
     seconds = time.perf_counter() - started
     read = sum(len(r.messages) for r in results)
-    way = f"every message once, gcnotify ({workers} in flight)"
+    way = f"every message once, gcnotify with the screen off ({workers} in flight)"
     return Row(population, way, client.calls, read, seconds)
 
 
@@ -256,38 +270,47 @@ def naive_reads(url: str, population: str, messages: list[list[str]]) -> Row:
     return Row(population, way, client.calls, read, seconds)
 
 
-def analytics_screen(url: str, population: str, messages: list[list[str]]) -> Row:
-    """The alternative not used for receipts: the conversation details query (100 conversations
-    a page) screens the sends by their sessions' ``deliveryStatus``; each failure would still
-    need its ``MessageData`` read for the reason code (counted, not made). Analytics shows a
-    conversation's status, not each message's: a grouped conversation answers for one."""
-    from gcnotify.genesys.details import ConversationDetails
+def gcnotify_screened(url: str, population: str, messages: list[list[str]], *, workers: int) -> Row:
+    """Every message once the way a poll run reads it with the analytics screen on (the
+    default), DynamoDB left out: one-message conversations screened 100 a call, then the
+    details of each the screen cannot settle (a failure's code, one not shown), and the grouped
+    conversations in bulk. A message still on its way waits for the next run, unread."""
+    from collections import Counter
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gcnotify.genesys.receipts import MessageRef, ReceiptReader, plan_calls, screen_calls
+    from gcnotify.receipts.classify import classify_genesys_analytics
 
     client = client_of(url)
-    details = ConversationDetails(client, sleep=lambda _: None)
-    wanted = {c for _, c, _ in messages if c}
-    now = datetime.now(UTC)
+    reader = ReceiptReader(client)
+    refs = [MessageRef(m, c or None) for m, c, _ in messages]
+    held = Counter(r.conversation_id for r in refs)
+    alone = [r for r in refs if r.conversation_id and held[r.conversation_id] == 1]
+    rest = [r for r in refs if not (r.conversation_id and held[r.conversation_id] == 1)]
     started = time.perf_counter()
-    statuses: dict[str, int] = {}
-    for conversation in details.conversations(
-        now - timedelta(days=1), now + timedelta(hours=3), media_type="message", message_type="sms"
-    ):
-        if conversation.get("conversationId") not in wanted:
-            continue
-        for participant in conversation.get("participants", []):
-            for session in participant.get("sessions", []):
-                status = session.get("deliveryStatus")
-                if isinstance(status, str):
-                    statuses[status] = statuses.get(status, 0) + 1
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        screened = list(pool.map(reader.read, screen_calls(alone)))
+        statuses: Counter[str] = Counter()
+        settled = 0
+        by_id = {r.message_id: r for r in alone}
+        for result in screened:
+            for message_id, shown in result.screened.items():
+                statuses[str(shown.status)] += 1
+                receipt = classify_genesys_analytics(shown.status, shown.changed)
+                if receipt is not None:
+                    settled += 1  # final, or still on its way: screened again next run
+                else:
+                    rest.append(by_id[message_id])  # a failure's code is in its details
+            rest.extend(by_id[m] for m in result.missing)
+        results = list(pool.map(reader.read, plan_calls(rest)))
     seconds = time.perf_counter() - started
-    failures = statuses.get("DeliveryFailed", 0) + statuses.get("Failed", 0)
-    screened = sum(statuses.values())
+    read = settled + sum(len(r.messages) for r in results)
     shown = ", ".join(f"{k} {v:,}" for k, v in sorted(statuses.items()))
     way = (
-        f"analytics screen ({details.last.pages} pages; {shown}), then one details read per "
-        f"failure for its code: {client.calls:,} + {failures:,} calls"
+        f"every message once, gcnotify with the analytics screen ({workers} in flight; "
+        f"{len(screened):,} screens: {shown or 'none'}; then {len(results):,} reads)"
     )
-    return Row(population, way, client.calls + failures, screened, seconds)
+    return Row(population, way, client.calls, read, seconds)
 
 
 def main() -> int:
@@ -326,11 +349,15 @@ def main() -> int:
         for population, messages in ready["populations"].items():
             plan = plan_calls(MessageRef(m, c or None) for m, c, _ in messages)
             rows.append(Row(population, "plan_calls (no network)", len(plan), len(messages), 0.0))
-            rows.append(scheduled_run(tables, url, population, messages, workers=args.workers))
+            for screen in (True, False):
+                row = scheduled_run(
+                    tables, url, population, messages, workers=args.workers, screen=screen
+                )
+                rows.append(row)
+                print(rows[-1].line(), file=sys.stderr, flush=True)
+            rows.append(gcnotify_screened(url, population, messages, workers=args.workers))
             print(rows[-1].line(), file=sys.stderr, flush=True)
             rows.append(gcnotify_reads(url, population, messages, workers=args.workers))
-            print(rows[-1].line(), file=sys.stderr, flush=True)
-            rows.append(analytics_screen(url, population, messages))
             print(rows[-1].line(), file=sys.stderr, flush=True)
             if not args.skip_naive:
                 rows.append(naive_reads(url, population, messages))

@@ -51,10 +51,10 @@ def test_the_receipts_demo_ends_every_message_in_its_final_class(
     assert [m.key for m in demo_messages()] == list(rows)
     assert all(row["status"] in FINAL for row in rows.values()), rows
     assert {k: (r["status"], r["cls"], r["code"], r["attempt"]) for k, r in rows.items()} == {
-        "demo-sms-delivered": ("delivered", "delivered", "Delivered", "1"),
+        "demo-sms-delivered": ("delivered", "delivered", "DeliverySuccess", "1"),
         "demo-wa-read": ("read", "read", "Read", "1"),
         "demo-sms-optout": ("failed_permanent", "failed_permanent", "RecipientOptedOut", "1"),
-        "demo-sms-retry": ("delivered", "delivered", "Delivered", "2"),
+        "demo-sms-retry": ("delivered", "delivered", "DeliverySuccess", "2"),
         "demo-web-silent": ("unknown", "unknown", "NoFinalReceipt", "1"),
         "demo-email-opened": ("read", "read", "open", "1"),
         "demo-email-deferred": ("delivered", "delivered", "delivered", "1"),
@@ -97,6 +97,10 @@ def test_the_receipts_demo_ends_every_message_in_its_final_class(
     assert 3 == out.count("    audit record receipts-audit#")
     assert "unknown after final_after 2, SendGrid swept 1" in out
     assert "breaker tripped" not in out
+    # The first run screens the five Genesys messages by analytics in one call: two deliveries
+    # applied, one on its way, the two failures read by their details for their codes.
+    assert "asked 5, Genesys calls 3 " in out
+    assert "analytics screen 5 (applied 2, waiting 1, to their details 2)" in out
 
     # The delivery summary over the day, and the report function's email in --out.
     assert (

@@ -3,9 +3,11 @@ and a lost-response send looked for by its recipient."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
@@ -15,6 +17,8 @@ from gcnotify.core.errors import GenesysPermissionError, GenesysUnavailableError
 from gcnotify.genesys.receipts import (
     BULK_MAX,
     RECEIPT_PERMISSION,
+    SCREEN_MAX,
+    SCREEN_PATH,
     MessageRef,
     ReceiptCall,
     ReceiptReader,
@@ -22,6 +26,7 @@ from gcnotify.genesys.receipts import (
     details_path,
     find_query,
     plan_calls,
+    screen_calls,
 )
 from tests.genesys.standup_http import API, bodies, client, forbidden
 from tests.support import FakeClock, assert_valid
@@ -279,3 +284,108 @@ def test_nothing_found_yet_is_an_empty_answer(
     )
     [query] = bodies(rsps, "/details/query")
     assert "and" == query["segmentFilters"][0]["type"]
+
+
+# ---------------------------------------------------------------- the analytics screen
+
+
+def analytics(
+    conversation_id: str, *statuses: str, start: str = "2026-03-02T14:00:00.000Z"
+) -> dict[str, Any]:
+    """An ``AnalyticsConversation``: a customer session per status given."""
+    return {
+        "conversationId": conversation_id,
+        "conversationStart": start,
+        "originatingDirection": "outbound",
+        "participants": [
+            {
+                "participantId": f"p-{conversation_id}",
+                "purpose": "customer",
+                "sessions": [
+                    {
+                        "mediaType": "message",
+                        "messageType": "sms",
+                        "direction": "outbound",
+                        "deliveryStatus": status,
+                        "deliveryStatusChangeDate": f"2026-03-02T14:0{n}:00.000Z",
+                    }
+                    for n, status in enumerate(statuses)
+                ],
+            }
+        ],
+    }
+
+
+def screen_ids(rsps: responses.RequestsMock) -> list[list[str]]:
+    """The ids each screen request listed (one comma-separated ``id`` parameter)."""
+    out = []
+    for call in rsps.calls:
+        parts = urlsplit(str(call.request.url))
+        if parts.path == SCREEN_PATH:
+            [ids] = parse_qs(parts.query)["id"]
+            out.append(ids.split(","))
+    return out
+
+
+def test_screen_calls_list_100_conversations_each() -> None:
+    refs = [MessageRef(f"m{n}", f"c{n}") for n in range(250)] + [MessageRef("lone")]
+    calls = screen_calls(refs)
+    assert [100, 100, 50] == [len(c.message_ids) for c in calls]
+    assert all(c.kind == "screen" for c in calls)
+    assert ("m100", "c100") == (calls[1].message_ids[0], calls[1].conversation_ids[0])
+    assert 100 == SCREEN_MAX
+    with pytest.raises(ValueError, match="size"):
+        screen_calls(refs, size=101)
+
+
+def test_the_screen_reads_each_conversation_s_delivery_status(
+    reader: ReceiptReader, rsps: responses.RequestsMock
+) -> None:
+    """One GET for the conversations; a message analytics does not show is missing (its
+    details decide); sessions that disagree give no status."""
+    rsps.get(
+        f"{API}{SCREEN_PATH}",
+        json={
+            "conversations": [
+                analytics(CONV, "DeliverySuccess"),
+                analytics(OTHER, "Sent", "DeliveryFailed"),
+                analytics("not-asked", "Read"),
+            ]
+        },
+    )
+    [call] = screen_calls([MessageRef("m1", CONV), MessageRef("m2", OTHER), MessageRef("m3", "c3")])
+    result = reader.read(call)
+    assert [[CONV, OTHER, "c3"]] == screen_ids(rsps)
+    assert (None, ("m3",), {}) == (result.error, result.missing, result.messages)
+    one, two = result.screened["m1"], result.screened["m2"]
+    assert ("DeliverySuccess", datetime(2026, 3, 2, 14, 0, tzinfo=UTC)) == (one.status, one.changed)
+    assert (None, None, SENT_AT) == (two.status, two.changed, two.started)
+
+
+def test_a_screen_size_refused_is_halved_down_to_one_id(
+    reader: ReceiptReader, rsps: responses.RequestsMock
+) -> None:
+    """414 for four ids, 400 for two, then one a call; an id refused alone is left out."""
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        [ids] = parse_qs(urlsplit(request.url).query)["id"]
+        listed = ids.split(",")
+        if len(listed) > 1 or listed == ["bad"]:
+            return 414 if len(listed) > 2 else 400, {}, '{"status": 400, "code": "bad.request"}'
+        return 200, {}, json.dumps({"conversations": [analytics(listed[0], "Read")]})
+
+    rsps.add_callback(responses.GET, f"{API}{SCREEN_PATH}", callback=answer)
+    shown = reader.screen(["a", "b", "bad", "d"])
+    assert ["a", "b", "d"] == sorted(shown)
+    assert [4, 2, 1, 1, 2, 1, 1] == [len(ids) for ids in screen_ids(rsps)]
+
+
+def test_a_screen_that_fails_otherwise_returns_its_error(
+    reader: ReceiptReader, rsps: responses.RequestsMock
+) -> None:
+    rsps.get(f"{API}{SCREEN_PATH}", status=403, json=forbidden("analytics:conversationDetail:view"))
+    [call] = screen_calls([MessageRef("m1", CONV)])
+    result = reader.read(call)
+    assert isinstance(result.error, GenesysPermissionError)
+    assert "analytics:conversationDetail:view" in str(result.error)
+    assert ({}, ()) == (result.screened, result.missing)

@@ -15,6 +15,7 @@ from gcnotify.receipts.classify import (
     ClassRow,
     Receipt,
     classify_genesys,
+    classify_genesys_analytics,
     classify_genesys_status,
     classify_sendgrid,
     no_final_receipt,
@@ -68,8 +69,12 @@ def test_the_table_covers_every_code_the_providers_document() -> None:
     events = ["processed", "deferred", "delivered", "open", "bounce:bounce", "bounce:blocked"]
     events += ["dropped", "spamreport", "unsubscribe", "group_unsubscribe", "click"]
     events += ["group_resubscribe"]
+    # AnalyticsSession.deliveryStatus (SDK model enum)
+    analytics = ["DeliveryFailed", "DeliveryPushed", "DeliverySuccess", "Failed"]
+    analytics += ["Published", "Queued", "Read", "Received", "Sent"]
     expected = (
         {("genesys", "reason", code) for code in GENESYS_REASONS}
+        | {("genesys", "analytics", code) for code in analytics}
         | {("genesys", "status", code) for code in genesys_statuses}
         | {("genesys", "receipt", code) for code in receipt_statuses}
         | {("sendgrid", "event", code) for code in events}
@@ -110,6 +115,37 @@ def test_each_genesys_status_row_is_applied(row: ClassRow) -> None:
         receipt.final,
         receipt.suppress,
     )
+
+
+@pytest.mark.parametrize("row", rows("analytics"), ids=row_id)
+def test_each_analytics_row_is_applied_or_sent_to_the_details(row: ClassRow) -> None:
+    """A screened deliveryStatus gives its row's receipt, except the ones the details decide."""
+    receipt = classify_genesys_analytics(row.code, AT)
+    if row.code in ("DeliveryFailed", "Failed", "Received"):
+        assert receipt is None
+        return
+    assert receipt is not None
+    assert (row.cls, row.code, row.final, None, True, AT) == (
+        receipt.cls,
+        receipt.code,
+        receipt.final,
+        receipt.suppress,
+        receipt.known,
+        receipt.at,
+    )
+
+
+@pytest.mark.parametrize("status", ["Bounced", "", None, 7, "delivery-success"])
+def test_an_analytics_status_the_table_does_not_hold_goes_to_the_details(status: object) -> None:
+    """Never applied from the screen: an unknown status is the details' to classify."""
+    assert classify_genesys_analytics(status, AT) is None
+
+
+def test_analytics_spellings_are_one() -> None:
+    """Case does not matter (DELIVERYSUCCESS is DeliverySuccess); the row's code is kept."""
+    receipt = classify_genesys_analytics("DELIVERYSUCCESS", AT)
+    assert receipt is not None
+    assert ("delivered", "DeliverySuccess", True) == (receipt.cls, receipt.code, receipt.final)
 
 
 @pytest.mark.parametrize("row", rows("event"), ids=row_id)

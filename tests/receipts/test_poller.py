@@ -28,7 +28,7 @@ from gcnotify.devserver.genesys_server import GenesysStandIn
 from gcnotify.devserver.messaging_endpoints import READS_PREFIX, Timeline
 from gcnotify.genesys.client import GenesysClient
 from gcnotify.genesys.messaging import agentless_message_body, send_agentless_message
-from gcnotify.genesys.receipts import ReceiptReader, details_path
+from gcnotify.genesys.receipts import SCREEN_PATH, ReceiptReader, details_path
 from gcnotify.receipts.apply import retry_delay
 from gcnotify.receipts.poller import PollResult, audit_key, poll
 from gcnotify.receipts.settings import ReceiptSettings
@@ -230,8 +230,9 @@ def audit_item(world: World, result: PollResult) -> dict[str, Any]:
 
 
 def test_a_run_moves_each_message_on_its_receipt(world: World) -> None:
-    """Delivered, opted out (suppressed), still on its way: one details read each, one token;
-    the delivered and failed ones leave the awaiting index, the pending one stays."""
+    """Delivered, opted out (suppressed), still on its way: one token, one analytics screen of
+    the three conversations, one details read for the failure's reason code; the delivered and
+    failed ones leave the awaiting index, the pending one stays."""
     delivered = world.send("+15557650001", DELIVERED)
     opted_out = world.send(
         "+15557650002",
@@ -245,8 +246,8 @@ def test_a_run_moves_each_message_on_its_receipt(world: World) -> None:
     assert (
         3,
         {"delivered": 1, "failed_permanent": 1, "sent": 1},
-        4,  # the token, then three details reads
-        496,
+        3,  # the token, the screen, the failure's details read
+        497,
         None,
     ) == (
         result.asked,
@@ -255,7 +256,15 @@ def test_a_run_moves_each_message_on_its_receipt(world: World) -> None:
         result.budget_left,
         result.stopped,
     )
-    assert 4 == world.genesys.calls - calls_before
+    assert 3 == world.genesys.calls - calls_before
+    screen = [r for r in world.stand_in.requests if r.path == SCREEN_PATH]
+    assert 1 == len(screen)
+    assert {str(r.fields["conversation_id"]) for r in (delivered, opted_out, pending)} == set(
+        screen[0].query_values("id")[0].split(",")
+    )
+    assert {"screened": 3, "applied": 1, "waiting": 1, "details": 1} == {
+        k: v for k, v in result.screen.items() if v
+    }
     after = {r.key: world.record(r.key) for r in (delivered, opted_out, pending)}
     assert ("delivered", "failed_permanent", "sent") == tuple(
         after[r.key].status for r in (delivered, opted_out, pending)
@@ -264,13 +273,15 @@ def test_a_run_moves_each_message_on_its_receipt(world: World) -> None:
     assert "awaiting" not in after[opted_out.key].fields
     assert "genesys" == after[pending.key].fields["awaiting"]
     assert "RecipientOptedOut" == after[opted_out.key].fields["receipt_code"]
+    assert "DeliverySuccess" == after[delivered.key].fields["receipt_code"]
     hit = world.suppression.check("sms", "+15557650002")
     assert hit is not None
     assert [182_000] == result.delivery_ms  # sent at 14:00:00, delivered 2 s + 3 min later
     item = audit_item(world, result)
-    assert ("3", "4", "1", "1", {"BOOL": False}) == (
+    assert ("3", "3", "3", "1", "1", {"BOOL": False}) == (
         item["asked"]["N"],
         item["calls"]["N"],
+        item["screened"]["N"],
         item["answered_delivered"]["N"],
         item["answered_failed_permanent"]["N"],
         item["breaker_tripped"],
@@ -279,14 +290,15 @@ def test_a_run_moves_each_message_on_its_receipt(world: World) -> None:
 
 
 def test_a_conversation_holding_several_is_read_in_bulk(world: World) -> None:
-    """Three sends into one conversation and one alone: one bulk read and one details read."""
+    """Three sends into one conversation and one alone (screen off): one bulk read and one
+    details read."""
     world.send("+15557650001", reuse=True)
     world.send("+15557650001", reuse=True)
     world.send("+15557650001", reuse=True)
     alone = world.send("+15557650009")
     world.now.advance(minutes=10)
     world.stand_in.clear_requests()
-    result = world.poll()
+    result = world.poll(analytics_screen=False)
     assert (4, 4) == (result.asked, result.answered["delivered"])
     reads = [r for r in world.stand_in.requests if r.path.startswith(READS_PREFIX)]
     assert [("POST", "bulk"), ("GET", "details")] == [
@@ -316,7 +328,7 @@ def test_a_429_storm_is_backed_off_and_the_run_finishes(world: World) -> None:
     world.genesys.token()  # fetched ahead of the storm, which hits the reads only
     world.stand_in.messaging.storm(4, retry_after=2)
     world.clock.sleeps.clear()
-    result = world.poll()
+    result = world.poll(analytics_screen=False)
     assert (3, 3, None, 0) == (
         result.asked,
         result.answered["delivered"],
@@ -336,7 +348,7 @@ def test_a_storm_that_outlasts_the_budget_stops_within_it(world: World) -> None:
     world.now.advance(minutes=5)
     world.stand_in.messaging.storm(1000, retry_after=1)
     before = world.genesys.calls
-    result = world.poll(max_calls_per_run=9, breaker_failures=9)
+    result = world.poll(max_calls_per_run=9, breaker_failures=9, analytics_screen=False)
     assert result.calls <= 9
     assert world.genesys.calls - before <= 9
     assert ("budget", 0) == (result.stopped, result.budget_left)
@@ -352,7 +364,7 @@ def test_the_breaker_trips_and_the_next_run_starts_fresh(world: World) -> None:
     world.now.advance(minutes=5)
     world.stand_in.fail_next(READS_PREFIX, 503, times=1000)
     policy = RetryPolicy()
-    first = world.poll(breaker_failures=2)
+    first = world.poll(breaker_failures=2, analytics_screen=False)
     assert ("breaker", True, 2) == (first.stopped, first.breaker_tripped, first.failed_calls)
     assert first.calls == 2 * policy.max_attempts  # two calls of five tries (the token cached)
     assert 0 == sum(first.answered.values())
@@ -360,7 +372,7 @@ def test_the_breaker_trips_and_the_next_run_starts_fresh(world: World) -> None:
     assert {"BOOL": True} == audit_item(world, first)["breaker_tripped"]
     world.stand_in.clear_faults()
     world.now.advance(minutes=5)
-    second = world.poll(breaker_failures=2)
+    second = world.poll(breaker_failures=2, analytics_screen=False)
     assert (None, False, 5) == (
         second.stopped,
         second.breaker_tripped,
@@ -373,7 +385,7 @@ def test_a_missing_permission_stops_the_run_at_once(world: World) -> None:
     world.send("+15557650001")
     world.now.advance(minutes=5)
     world.stand_in.forbid(READS_PREFIX)
-    result = world.poll()
+    result = world.poll(analytics_screen=False)
     assert ("error", 1) == (result.stopped, result.failed_calls)
     assert result.error is not None
     assert "conversation:message:view" in result.error
@@ -529,6 +541,158 @@ def test_a_lost_response_send_is_found_by_its_recipient(world: World) -> None:
     )
     [query] = [r.json for r in world.stand_in.requests if r.path.endswith("/details/query")][-1:]
     assert [] == schema_errors("genesys-conversation-details-query", query)
+
+
+# ---------------------------------------------------------------- the analytics screen
+
+QUICK = Timeline(timedelta(seconds=1), "delivered", timedelta(seconds=10))
+
+
+def screens(world: World) -> list[list[str]]:
+    """The conversation ids of each screen request, in order."""
+    return [
+        r.query_values("id")[0].split(",")
+        for r in world.stand_in.requests
+        if r.path == SCREEN_PATH and r.method == "GET"
+    ]
+
+
+def test_a_conversation_analytics_does_not_show_yet_is_read_by_its_details(world: World) -> None:
+    """30 s after the send analytics (90 s behind) shows nothing: the details read decides."""
+    record = world.send("+15557650001", QUICK)
+    world.now.advance(seconds=30)
+    world.stand_in.clear_requests()
+    result = world.poll()
+    assert ({"screened": 1, "not_shown": 1}, 1, "delivered") == (
+        {k: v for k, v in result.screen.items() if v},
+        result.asked,
+        world.record(record.key).status,
+    )
+    reads = [r.path for r in world.stand_in.requests if r.path.startswith(READS_PREFIX)]
+    assert [details_path(str(record.fields["message_id"]))] == reads
+
+
+def test_grouped_conversations_are_read_in_bulk_and_the_rest_screened(world: World) -> None:
+    """Three sends into one conversation are read in bulk (analytics would show one status for
+    all three); the lone one is screened."""
+    for _ in range(3):
+        world.send("+15557650001", reuse=True)
+    alone = world.send("+15557650009")
+    world.now.advance(minutes=10)
+    world.stand_in.clear_requests()
+    result = world.poll()
+    assert (4, 4) == (result.asked, result.answered["delivered"])
+    assert [[str(alone.fields["conversation_id"])]] == screens(world)
+    reads = [r for r in world.stand_in.requests if r.path.startswith(READS_PREFIX)]
+    assert ["POST"] == [r.method for r in reads]
+
+
+def test_a_conversation_the_send_did_not_open_is_read_by_its_details(world: World) -> None:
+    """A send into a conversation opened ten minutes earlier by another message: analytics
+    shows the conversation's status, maybe the other message's, so the details decide."""
+    first = world.send("+15557650001", QUICK, reuse=True)
+    world.now.advance(minutes=5)
+    world.poll()
+    assert "awaiting" not in world.record(first.key).fields
+    world.now.advance(minutes=5)
+    later = world.send(
+        "+15557650001",
+        Timeline(timedelta(seconds=1), "failed", timedelta(seconds=5), code="InvalidDestination"),
+        reuse=True,
+    )
+    assert later.fields["conversation_id"] == first.fields["conversation_id"]
+    world.now.advance(minutes=5)
+    result = world.poll()
+    assert 1 == result.screen["not_opened"]
+    assert ("failed_permanent", "InvalidDestination") == (
+        world.record(later.key).status,
+        world.record(later.key).fields["receipt_code"],
+    )
+
+
+def test_a_whatsapp_delivery_keeps_waiting_for_its_read(world: World) -> None:
+    """Screened delivered on a channel with read receipts: delivered, still awaiting; the next
+    run writes nothing; once read, read and done."""
+    record = world.send(
+        "+15557650001",
+        Timeline(timedelta(seconds=1), "delivered", timedelta(minutes=1), timedelta(hours=1)),
+        channel="whatsapp",
+    )
+    world.now.advance(minutes=5)
+    world.poll()
+    delivered = world.record(record.key)
+    assert ("delivered", "genesys") == (delivered.status, delivered.fields["awaiting"])
+    world.now.advance(minutes=5)
+    again = world.poll()
+    assert (1, delivered.version) == (again.screen["waiting"], world.record(record.key).version)
+    world.now.advance(hours=1)
+    world.poll()
+    done = world.record(record.key)
+    assert ("read", "Read") == (done.status, done.fields["receipt_code"])
+    assert "awaiting" not in done.fields
+
+
+def test_still_sent_at_final_after_gets_one_last_details_read(world: World) -> None:
+    """A message analytics shows as Sent waits without a read; at final_after its details are
+    read once before it becomes unknown."""
+    record = world.send("+15557650001", Timeline(timedelta(seconds=1), "pending"))
+    world.now.advance(minutes=5)
+    world.stand_in.clear_requests()
+    first = world.poll(final_after=timedelta(hours=1))
+    assert (1, 0) == (first.screen["waiting"], world.reads())
+    world.now.advance(hours=2)
+    world.stand_in.clear_requests()
+    second = world.poll(final_after=timedelta(hours=1))
+    assert (1, 1, 1) == (second.screen["details"], world.reads(), second.unknown_after_final_after)
+    assert "unknown" == world.record(record.key).status
+
+
+def test_a_refused_screen_leaves_every_message_to_its_details(world: World) -> None:
+    """No analytics permission: the run goes on by details reads, and says why in its error."""
+    for n in range(3):
+        world.send(f"+1555765000{n}")
+    world.now.advance(minutes=5)
+    world.genesys.token()
+    world.stand_in.forbid(SCREEN_PATH)
+    result = world.poll()
+    assert (None, 3, 3, 1, 3) == (
+        result.stopped,
+        result.asked,
+        result.answered["delivered"],
+        result.failed_calls,
+        result.screen["refused"],
+    )
+    assert result.error is not None
+    assert "analytics:conversationDetail:view" in result.error
+    assert 4 == result.calls  # the refused screen, three details reads
+    assert 3 == world.reads()
+
+
+def test_a_429_storm_on_the_screen_is_waited_out(world: World) -> None:
+    """Two 429s with Retry-After 2 on the screen: retried after the wait, then all applied."""
+    for n in range(3):
+        world.send(f"+1555765000{n}")
+    world.now.advance(minutes=5)
+    world.genesys.token()
+    world.stand_in.fail_next(SCREEN_PATH, 429, headers={"Retry-After": "2"}, times=2)
+    world.clock.sleeps.clear()
+    result = world.poll()
+    assert (3, 3, 0) == (result.answered["delivered"], result.calls, world.reads())
+    assert [True, True] == [wait >= 2.0 for wait in world.clock.sleeps]
+
+
+def test_a_screen_size_genesys_refuses_is_halved(world: World) -> None:
+    """Genesys takes one id a call here: the screen halves down to single ids and every
+    message is still answered by analytics, each request counted in the run's calls."""
+    for n in range(3):
+        world.send(f"+1555765000{n}")
+    world.now.advance(minutes=5)
+    world.genesys.token()
+    world.stand_in.details.multiget_max = 1
+    world.stand_in.clear_requests()
+    result = world.poll()
+    assert [3, 1, 2, 1, 1] == [len(ids) for ids in screens(world)]
+    assert (3, 5, 0) == (result.screen["applied"], result.calls, world.reads())
 
 
 # ---------------------------------------------------------------- receipts nobody asked for

@@ -45,9 +45,11 @@ def test_every_key_is_read() -> None:
             "retry_temporary": False,
             "max_calls_per_run": 50,
             "breaker_failures": 3,
+            "analytics_screen": False,
         }
     )
-    assert ReceiptSettings(timedelta(minutes=10), timedelta(hours=60), False, 50, 3) == settings
+    expected = ReceiptSettings(timedelta(minutes=10), timedelta(hours=60), False, 50, 3, False)
+    assert expected == settings
 
 
 def test_every_bad_key_is_listed_with_its_value_and_fix() -> None:
@@ -60,10 +62,12 @@ def test_every_bad_key_is_listed_with_its_value_and_fix() -> None:
             "max_calls_per_run": 0,
             "breaker_failures": 1.5,
             "poll_evry": "PT5M",
+            "analytics_screen": "no",
         }
     )
     by_path = dict(found)
     assert [
+        "receipts.analytics_screen",
         "receipts.breaker_failures",
         "receipts.final_after",
         "receipts.max_calls_per_run",
@@ -77,6 +81,7 @@ def test_every_bad_key_is_listed_with_its_value_and_fix() -> None:
     assert "0 must be a whole number from 1 to 10000" in by_path["receipts.max_calls_per_run"]
     assert "1.5 must be a whole number from 1 to 100" in by_path["receipts.breaker_failures"]
     assert "did you mean 'poll_every'?" in by_path["receipts.poll_evry"]
+    assert "must be true or false, got 'no'" in by_path["receipts.analytics_screen"]
 
 
 def test_poll_every_is_whole_minutes() -> None:

@@ -385,6 +385,14 @@ def _audit_line(demo: _Demo, result: PollResult) -> str:
     if result.suppressed:
         extras.insert(1, f"suppressed {result.suppressed}")
     tripped = found.get("breaker_tripped", {}).get("BOOL", False)
+    screen = result.screen
+    if n("screened"):
+        to_details = sum(screen[k] for k in ("details", "not_shown", "not_opened", "refused"))
+        extras.insert(
+            0,
+            f"analytics screen {n('screened')} (applied {n('screen_applied')}, waiting "
+            f"{screen['waiting']}, to their details {to_details})",
+        )
     return (
         f"asked {n('asked')}, Genesys calls {n('calls')} (p50 {n('latency_ms_p50')} ms, max "
         f"{n('latency_ms_max')} ms), answered: {answered or 'none'}"

@@ -11,6 +11,10 @@
   pages by ``cursor`` with the ASYNC semantics (activity during the interval) and holds only
   conversations that started before the datalake's ``dataAvailabilityDate``;
   ``GET …/jobs/availability`` answers that date (``now − availability_lag``).
+- ``GET /api/v2/analytics/conversations/details?id=a,b`` (multi get by id) answers
+  ``{conversations: [AnalyticsConversation]}`` for the listed agentless message conversations
+  that analytics shows by now (ids it does not hold are left out); more than
+  ``multiget_max`` ids (default 100; Genesys states no maximum) is a 400.
 - ``GET /api/v2/externalcontacts/contacts/{id}`` answers the ``ExternalContact`` of a customer of
   the model (``PhoneNumber`` objects, emails, a WhatsApp id), or 404.
 
@@ -47,6 +51,7 @@ __all__ = [
     "CONTACTS_PREFIX",
     "DETAILS_PREFIX",
     "JOBS_PATH",
+    "MULTIGET_PATH",
     "QUERY_PATH",
     "DetailsEndpoints",
     "async_validator",
@@ -54,6 +59,7 @@ __all__ = [
 
 DETAILS_PREFIX = "/api/v2/analytics/conversations/details/"
 QUERY_PATH = DETAILS_PREFIX + "query"
+MULTIGET_PATH = DETAILS_PREFIX.rstrip("/")
 JOBS_PATH = DETAILS_PREFIX + "jobs"
 CONTACTS_PREFIX = "/api/v2/externalcontacts/contacts/"
 BULK_CONTACTS_PATH = "/api/v2/externalcontacts/bulk/contacts"
@@ -141,6 +147,7 @@ class DetailsEndpoints:
         self._fail_next: str | None = None
         self.cancelled: list[str] = []  # job ids DELETEd, in order
         self.bulk_contacts_max = 100  # ids one bulk contacts request may hold; more is a 400
+        self.multiget_max = 100  # ids one multi get by id may list; more is a 400
 
     # ------------------------------------------------------------------ test controls
 
@@ -196,6 +203,8 @@ class DetailsEndpoints:
             return self._bulk_contacts(request) if method == "POST" else self._not_allowed(request)
         if path == QUERY_PATH:
             return self._query(request) if method == "POST" else self._not_allowed(request)
+        if path == MULTIGET_PATH:
+            return self._multiget(request) if method == "GET" else self._not_allowed(request)
         if path == JOBS_PATH:
             return self._create_job(request) if method == "POST" else self._not_allowed(request)
         if path == JOBS_PATH + "/availability":
@@ -225,6 +234,15 @@ class DetailsEndpoints:
         return _error(
             405, f"{request.method} is not supported on {request.path}", "method.not.allowed"
         )
+
+    def _multiget(self, request: RecordedRequest) -> Response:
+        ids = [i for value in request.query_values("id") for i in value.split(",") if i]
+        if not ids:
+            return _error(400, "id: at least one conversation id is required")
+        if len(ids) > self.multiget_max:
+            return _error(400, f"id: at most {self.multiget_max} conversation ids")
+        found = self._owner.messaging.analytics_by_id(ids)
+        return Response(200, {"conversations": found} if found else {})
 
     # ------------------------------------------------------------------ selection
 

@@ -103,6 +103,7 @@ _ANALYTICS_STATUS = {
     "delivery-success": "DeliverySuccess",
     "delivery-failed": "DeliveryFailed",
     "read": "Read",
+    "published": "Published",
 }
 
 
@@ -500,16 +501,15 @@ class MessagingEndpoints:
         first: (start, the customer session's facts for filters, ``AnalyticsConversation``)."""
         now = self._owner.now()
         with self._lock:
-            firsts = [
-                self._tracked[ids[0]]
+            held = [
+                [self._tracked[i] for i in ids if i in self._tracked]
                 for ids in self._conversations.values()
-                if ids and ids[0] in self._tracked
             ]
         out = []
-        for first in sorted(firsts, key=lambda t: t.accepted_at):
+        for messages in sorted((m for m in held if m), key=lambda m: m[0].accepted_at):
+            first = messages[0]
             if not start <= first.accepted_at < end or first.accepted_at + self.analytics_lag > now:
                 continue
-            data = self._data(first, now)
             facts: dict[str, str | None] = {
                 "mediaType": "message",
                 "messageType": first.channel,
@@ -521,34 +521,55 @@ class MessagingEndpoints:
                 "queueId": None,
                 "userId": None,
             }
-            session: dict[str, Any] = {
-                "sessionId": str(uuid.uuid5(uuid.NAMESPACE_OID, first.conversation_id)),
-                "mediaType": "message",
-                "messageType": first.channel,
-                "direction": "outbound",
-                "addressFrom": first.from_address,
-                "deliveryStatus": _ANALYTICS_STATUS.get(data["status"], "Queued"),
-                "segments": [
-                    {"segmentStart": _stamp(first.accepted_at), "segmentType": "interact"}
-                ],
-            }
-            if first.to_address is not None:
-                session["addressTo"] = first.to_address
-            customer: dict[str, Any] = {
-                "participantId": str(uuid.uuid5(uuid.NAMESPACE_URL, first.conversation_id)),
-                "purpose": "customer",
-                "sessions": [session],
-            }
-            if first.external_contact_id is not None:
-                customer["externalContactId"] = first.external_contact_id
-            conversation = {
-                "conversationId": first.conversation_id,
-                "conversationStart": _stamp(first.accepted_at),
-                "originatingDirection": "outbound",
-                "participants": [customer],
-            }
-            out.append((first.accepted_at, facts, conversation))
+            out.append((first.accepted_at, facts, self._analytics(messages, now)))
         return out
+
+    def analytics_by_id(self, conversation_ids: list[str]) -> list[dict[str, Any]]:
+        """The ``AnalyticsConversation`` of each listed agentless conversation that analytics
+        shows by now (``analytics_lag`` after its first send), in the order asked; ids it does
+        not hold, or not yet, are left out."""
+        now = self._owner.now()
+        out = []
+        for conversation_id in dict.fromkeys(conversation_ids):
+            with self._lock:
+                ids = self._conversations.get(conversation_id, [])
+                messages = [self._tracked[i] for i in ids if i in self._tracked]
+            if messages and messages[0].accepted_at + self.analytics_lag <= now:
+                out.append(self._analytics(messages, now))
+        return out
+
+    def _analytics(self, messages: list[_Tracked], now: datetime) -> dict[str, Any]:
+        """One conversation as analytics shows it: the customer session's ``deliveryStatus``
+        (and its change date) is that of the conversation's latest message."""
+        first, last = messages[0], messages[-1]
+        data = self._data(last, now)
+        status = str(data["status"])
+        session: dict[str, Any] = {
+            "sessionId": str(uuid.uuid5(uuid.NAMESPACE_OID, first.conversation_id)),
+            "mediaType": "message",
+            "messageType": first.channel,
+            "direction": "outbound",
+            "addressFrom": first.from_address,
+            "deliveryStatus": _ANALYTICS_STATUS.get(status, status),
+            "segments": [{"segmentStart": _stamp(first.accepted_at), "segmentType": "interact"}],
+        }
+        times = [r["channel"]["time"] for r in data["normalizedReceipts"]]
+        session["deliveryStatusChangeDate"] = max(times) if times else _stamp(last.accepted_at)
+        if first.to_address is not None:
+            session["addressTo"] = first.to_address
+        customer: dict[str, Any] = {
+            "participantId": str(uuid.uuid5(uuid.NAMESPACE_URL, first.conversation_id)),
+            "purpose": "customer",
+            "sessions": [session],
+        }
+        if first.external_contact_id is not None:
+            customer["externalContactId"] = first.external_contact_id
+        return {
+            "conversationId": first.conversation_id,
+            "conversationStart": _stamp(first.accepted_at),
+            "originatingDirection": "outbound",
+            "participants": [customer],
+        }
 
     def _throttled(self) -> Response | None:
         """429 once ``receipt_rate`` reads arrived within its window."""

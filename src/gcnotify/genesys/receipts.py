@@ -14,6 +14,15 @@ measures both populations. ``ReceiptReader.read`` makes one call through ``Genes
 (its token, retry policy, ``Retry-After`` and call counting) and never raises a
 ``GenesysError``: the outcome carries it, so the poller can count failures for its breaker.
 
+Analytics screens many messages in one call: ``GET /api/v2/analytics/conversations/details
+?id=a,b,…`` (SDK ``get_analytics_conversations_details``, "Gets multiple conversations by id",
+permission ``analytics:conversationDetail:view``) answers each conversation's sessions with their
+``deliveryStatus`` and ``deliveryStatusChangeDate``. ``ReceiptReader.screen`` asks
+``SCREEN_MAX`` (100) conversations a call; the SDK states no maximum, so a size Genesys refuses
+(400, 413, 414) is halved down to one id, and a conversation still refused is left for its
+details read. Analytics shows a conversation's status, not each message's, and shows it after
+a lag: the poller uses it only for a conversation its send opened and holding one message.
+
 A lost-response send (the sender never learnt the message id) can be looked for by its
 recipient: ``find_sent`` asks the conversation details query (analytics) for outbound message
 conversations from our sender to that address around the send, then reads each conversation
@@ -42,11 +51,14 @@ __all__ = [
     "DETAILS_PATH",
     "FIND_PERMISSION",
     "RECEIPT_PERMISSION",
+    "SCREEN_MAX",
+    "SCREEN_PATH",
     "CallResult",
     "Found",
     "MessageRef",
     "ReceiptCall",
     "ReceiptReader",
+    "Screened",
     "bulk_path",
     "details_path",
     "find_query",
@@ -57,6 +69,9 @@ DETAILS_PATH = "/api/v2/conversations/messages/{message_id}/details"
 BULK_PATH = "/api/v2/conversations/messages/{conversation_id}/messages/bulk"
 CONVERSATION_PATH = "/api/v2/conversations/messages/{conversation_id}"
 FIND_QUERY_PATH = "/api/v2/analytics/conversations/details/query"
+SCREEN_PATH = "/api/v2/analytics/conversations/details"
+SCREEN_MAX = 100  # ids a multi get lists; Genesys states no maximum (public callers use 100)
+_SCREEN_REFUSED = frozenset({400, 413, 414})  # a size refused: halved
 BULK_MAX = 1000  # "The max messages you can request in the body is 1,000" (SDK docs)
 # SDK docs: both reads "Require ANY permissions" of these two.
 RECEIPT_PERMISSION = "conversation:message:view (or conversation:webmessaging:view)"
@@ -82,11 +97,40 @@ class MessageRef:
 
 @dataclass(frozen=True)
 class ReceiptCall:
-    """One request: ``bulk`` reads listed messages of one conversation, ``details`` one message."""
+    """One request: ``bulk`` reads listed messages of one conversation, ``details`` one message,
+    ``screen`` the conversations (``conversation_ids``, in the order of ``message_ids``) of
+    one-message conversations by analytics."""
 
-    kind: Literal["bulk", "details"]
+    kind: Literal["bulk", "details", "screen"]
     message_ids: tuple[str, ...]
     conversation_id: str | None = None
+    conversation_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Screened:
+    """What analytics shows of one conversation: its start and its sessions' delivery status
+    (``status`` None when the sessions disagree or show none)."""
+
+    conversation_id: str
+    started: datetime | None
+    status: str | None
+    changed: datetime | None
+
+
+def screen_calls(refs: Iterable[MessageRef], *, size: int = SCREEN_MAX) -> list[ReceiptCall]:
+    """``refs`` (each with its conversation id) as screen calls of ``size`` conversations."""
+    if not 1 <= size <= SCREEN_MAX:
+        raise ValueError(f"size must be 1 to {SCREEN_MAX}")
+    listed = [(r.message_id, r.conversation_id) for r in refs if r.conversation_id]
+    return [
+        ReceiptCall(
+            "screen",
+            tuple(m for m, _ in listed[i : i + size]),
+            conversation_ids=tuple(str(c) for _, c in listed[i : i + size]),
+        )
+        for i in range(0, len(listed), size)
+    ]
 
 
 def plan_calls(
@@ -131,7 +175,9 @@ class CallResult:
     ``messages``: the ``MessageData`` of each asked message that came back; ``missing``: asked
     ones Genesys does not hold (404, or left out of the bulk listing); ``unasked``: entities of the
     answer nobody asked for (never applied; counted). ``error`` is set when the call failed: every
-    asked message is then neither found nor missing, and is read again by a later run.
+    asked message is then neither found nor missing, and is read again by a later run. A screen
+    answers ``screened`` by message id instead; a message analytics does not show (yet) is in
+    ``missing``, to be read by its details.
     """
 
     call: ReceiptCall
@@ -140,6 +186,7 @@ class CallResult:
     unasked: tuple[Mapping[str, Any], ...] = ()
     seconds: float = 0.0
     error: GenesysError | None = None
+    screened: Mapping[str, Screened] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -204,6 +251,8 @@ class ReceiptReader:
     def read(self, call: ReceiptCall) -> CallResult:
         """One call; a ``GenesysError`` is returned on the result, never raised."""
         started = self._clock()
+        if call.kind == "screen":
+            return self._screen_call(call, started)
         try:
             if call.kind == "bulk":
                 if call.conversation_id is None:
@@ -253,6 +302,50 @@ class ReceiptReader:
         if not isinstance(entities, list):
             return []
         return [e for e in entities if isinstance(e, Mapping)]
+
+    # ------------------------------------------------------------ analytics screen
+
+    def _screen_call(self, call: ReceiptCall, started: float) -> CallResult:
+        if len(call.conversation_ids) != len(call.message_ids) or not call.message_ids:
+            raise ValueError("a screen lists one conversation id per message id")
+        try:
+            shown = self.screen(call.conversation_ids)
+        except GenesysError as exc:
+            return CallResult(call, seconds=self._clock() - started, error=exc)
+        screened = {
+            m: shown[c]
+            for m, c in zip(call.message_ids, call.conversation_ids, strict=True)
+            if c in shown
+        }
+        missing = tuple(m for m in call.message_ids if m not in screened)
+        seconds = self._clock() - started
+        return CallResult(call, missing=missing, seconds=seconds, screened=screened)
+
+    def screen(self, conversation_ids: Sequence[str]) -> dict[str, Screened]:
+        """What analytics shows of each listed conversation (those it holds), ``SCREEN_MAX`` a
+        request; a size refused is halved. Raises ``GenesysError`` for any other failure."""
+        shown: dict[str, Screened] = {}
+        unique = list(dict.fromkeys(conversation_ids))
+        pending = [unique[i : i + SCREEN_MAX] for i in range(0, len(unique), SCREEN_MAX)]
+        while pending:
+            ids = pending.pop(0)
+            try:
+                answer = self.client.get_json(
+                    SCREEN_PATH, params={"id": ",".join(ids)}, permission=FIND_PERMISSION
+                )
+            except GenesysRequestError as exc:
+                if exc.status not in _SCREEN_REFUSED:
+                    raise
+                if len(ids) > 1:
+                    half = len(ids) // 2
+                    pending[:0] = [ids[:half], ids[half:]]
+                continue  # one id refused: left for its details read
+            wanted = set(ids)
+            for conversation in answer.get("conversations") or ():
+                found = _screened(conversation)
+                if found is not None and found.conversation_id in wanted:
+                    shown[found.conversation_id] = found
+        return shown
 
     # ------------------------------------------------------------ lost responses
 
@@ -319,3 +412,25 @@ class ReceiptReader:
                 if isinstance(message, Mapping) and isinstance(message.get("messageId"), str):
                     out.append((message["messageId"], instant(message.get("messageTime"))))
         return out
+
+
+def _screened(conversation: object) -> Screened | None:
+    """An ``AnalyticsConversation`` as the screen reads it."""
+    if not isinstance(conversation, Mapping):
+        return None
+    conversation_id = conversation.get("conversationId")
+    if not isinstance(conversation_id, str):
+        return None
+    statuses: dict[str, datetime | None] = {}
+    for participant in conversation.get("participants") or ():
+        if not isinstance(participant, Mapping):
+            continue
+        for session in participant.get("sessions") or ():
+            if isinstance(session, Mapping) and isinstance(session.get("deliveryStatus"), str):
+                changed = instant(session.get("deliveryStatusChangeDate"))
+                status = session["deliveryStatus"]
+                known = statuses.get(status)
+                statuses[status] = max(filter(None, (known, changed)), default=None)
+    status, changed = next(iter(statuses.items())) if len(statuses) == 1 else (None, None)
+    started = instant(conversation.get("conversationStart"))
+    return Screened(conversation_id, started, status, changed)

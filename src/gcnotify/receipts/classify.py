@@ -54,6 +54,7 @@ __all__ = [
     "SuppressReason",
     "classification_markdown",
     "classify_genesys",
+    "classify_genesys_analytics",
     "classify_genesys_status",
     "classify_sendgrid",
     "no_final_receipt",
@@ -69,7 +70,7 @@ SuppressReason = Literal[
 SUPPRESS_REASONS: tuple[SuppressReason, ...] = get_args(SuppressReason)
 Provider = Literal["genesys", "sendgrid"]
 PROVIDERS: tuple[Provider, ...] = get_args(Provider)
-RowKind = Literal["status", "receipt", "reason", "event"]
+RowKind = Literal["status", "receipt", "reason", "analytics", "event"]
 
 TEXT_LIMIT = 500  # characters of a provider's text kept on a record
 
@@ -109,7 +110,9 @@ class ClassRow:
     """One row of the classification table, as documented and as applied."""
 
     provider: Provider
-    kind: RowKind  # status (MessageData.status), receipt, reason (a failure's code), event
+    # status (MessageData.status), receipt, reason (a failure's code), analytics (a session's
+    # deliveryStatus, the poller's screen), event (SendGrid)
+    kind: RowKind
     code: str
     cls: DeliveryClass | None  # None: the outcome leaves the delivery class as it is
     final: bool
@@ -163,6 +166,8 @@ def _sendgrid(
 
 
 _FAILED_BY_REASON = "no reason given: unknown (never retried or suppressed)"
+# Analytics statuses the screen never applies: the message's details are read instead.
+_BY_DETAILS = frozenset({"deliveryfailed", "failed", "received"})
 
 CLASSIFICATION: tuple[ClassRow, ...] = (
     # Genesys MessageData.status
@@ -200,6 +205,24 @@ CLASSIFICATION: tuple[ClassRow, ...] = (
     _genesys("reason", "RateLimited", "failed_temporary"),
     _genesys("reason", "ServerError", "failed_temporary"),
     _genesys("reason", "GeneralError", "failed_temporary"),
+    # Genesys analytics session deliveryStatus: the poller's screen of many messages a call.
+    # A final one is applied as it is; a failure sends the poller to the message's details,
+    # the only place that holds its reason code.
+    _genesys("analytics", "DeliverySuccess", "delivered"),
+    _genesys("analytics", "Read", "read"),
+    _genesys("analytics", "Published", "delivered", note="a public post is out"),
+    _genesys("analytics", "Queued", "pending", final=False, note="screened again next run"),
+    _genesys("analytics", "Sent", "sent", final=False, note="screened again next run"),
+    _genesys(
+        "analytics",
+        "DeliveryPushed",
+        "sent",
+        final=False,
+        note="handed on, not confirmed: screened again next run",
+    ),
+    _genesys("analytics", "DeliveryFailed", "unknown", note="its reason code is in the details"),
+    _genesys("analytics", "Failed", "unknown", note="its reason code is in the details"),
+    _genesys("analytics", "Received", "unknown", note="an inbound status: the details decide"),
     # SendGrid Event Webhook events
     _sendgrid("processed", "pending", final=False, note="SendGrid has it and will deliver it"),
     _sendgrid("deferred", "pending", final=False, note="SendGrid retries it itself"),
@@ -239,6 +262,7 @@ def _norm(code: str) -> str:
 _GENESYS_STATUS = _index(("status", "receipt"))
 _GENESYS_REASON = {row.code: row for row in CLASSIFICATION if row.kind == "reason"}
 _GENESYS_FAILED = frozenset({"failed", "delivery-failed"})
+_GENESYS_ANALYTICS = {_norm(row.code): row for row in CLASSIFICATION if row.kind == "analytics"}
 _SENDGRID = {row.code: row for row in CLASSIFICATION if row.provider == "sendgrid" and not row.when}
 _DROPPED = {
     row.when.casefold(): row
@@ -400,6 +424,17 @@ def classify_sendgrid(event: Mapping[str, Any]) -> Receipt | None:
     return Receipt(row.cls, "sendgrid", kind, text, at, row.final, row.suppress)
 
 
+def classify_genesys_analytics(status: object, at: datetime | None = None) -> Receipt | None:
+    """An analytics session's ``deliveryStatus`` (``at``: its ``deliveryStatusChangeDate``), as
+    the poller's screen reads it: a final receipt to apply, a non-final one to wait on, or None
+    when the message's own details must decide: a failure (only they hold its reason code), or
+    a status the table does not hold."""
+    row = _GENESYS_ANALYTICS.get(_norm(status)) if isinstance(status, str) else None
+    if row is None or row.cls is None or _norm(row.code) in _BY_DETAILS:
+        return None
+    return Receipt(row.cls, "genesys", row.code, "", at, row.final)
+
+
 def no_final_receipt(provider: Provider, waited: timedelta, at: datetime) -> Receipt:
     """The receipt a poller applies to a message with no final receipt after ``final_after``:
     ``unknown`` and final, so it leaves the awaiting index (a delivered one stays delivered)."""
@@ -422,8 +457,15 @@ def classification_markdown() -> str:
     ]
     for row in CLASSIFICATION:
         code = f"`{row.code}`" + (f" ({row.when})" if row.when else "")
-        by_reason = row.kind != "reason" and _norm(row.code) in _GENESYS_FAILED
-        cls = "by its reason code" if by_reason else row.cls or "ignored"
+        by_reason = row.kind in ("status", "receipt") and _norm(row.code) in _GENESYS_FAILED
+        by_details = row.kind == "analytics" and _norm(row.code) in _BY_DETAILS
+        cls = (
+            "by its reason code"
+            if by_reason
+            else "by its details read"
+            if by_details
+            else row.cls or "ignored"
+        )
         final = "—" if row.cls is None else "yes" if row.final else "no"
         lines.append(
             f"| {row.provider} | {row.kind} | {code} | {cls} | {final} | "

@@ -4,18 +4,26 @@ moves each on what Genesys says of it.
 One run (one scheduled invocation, one cycle), in order:
 
 1. the messages table's ``awaiting`` index for provider ``genesys``, oldest first, a page at a
-   time; each message is read by ``genesys.receipts`` (``plan_calls``: in bulk where one
-   conversation holds several, by its details otherwise), a few calls in flight at once;
-2. each answer classified (``classify_genesys``) and applied (``apply_receipt``, the only place
-   that moves a record on a receipt: suppression, retries re-queued on the outbox, stale and
-   older receipts left alone); an entity nobody asked for is ignored and counted;
-3. a lost-response send (``unknown`` without a message id: the sender never learnt it) is looked
+   time, a few calls in flight at once;
+2. the analytics screen (``analytics_screen``, on by default): the messages that are alone in
+   their conversation are screened 100 conversations a call by the sessions' ``deliveryStatus``.
+   A delivery or read is applied from it; a failure, a status the table does not know, a
+   conversation analytics does not show yet, or one the send did not open (it may show another
+   message's status) is read by its details; a message still on its way waits for the next run,
+   unless ``final_after`` has passed (then its details get one last read). Refused for want of
+   permission, the screen is off for the rest of the run and every message is read by details;
+3. the rest (and the screen's follow-ups) read by ``genesys.receipts`` (``plan_calls``: in bulk
+   where one conversation holds several, by its details otherwise); each answer classified
+   (``classify_genesys``) and applied (``apply_receipt``, the only place that moves a record on
+   a receipt: suppression, retries re-queued on the outbox, stale and older receipts left
+   alone); an entity nobody asked for is ignored and counted;
+4. a lost-response send (``unknown`` without a message id: the sender never learnt it) is looked
    for by its recipient around the send (``ReceiptReader.find_sent``); one match is adopted,
    several are left for a person (counted ``ambiguous``);
-4. a message still without a final receipt ``final_after`` after its send becomes ``unknown``
+5. a message still without a final receipt ``final_after`` after its send becomes ``unknown``
    (``no_final_receipt``; a delivered one stays delivered and stops waiting). SendGrid messages
    get this sweep too, without any call: their receipts come by the webhook;
-5. one audit record (``receipts-audit#<run start>``) in the ledger table, and the result.
+6. one audit record (``receipts-audit#<run start>``) in the ledger table, and the result.
 
 Bounds: at most ``max_calls_per_run`` Genesys calls (each request takes a slot before it goes
 out, a retry too; the first token request as well), ``breaker_failures`` consecutive failed calls
@@ -35,14 +43,21 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from gcnotify.core.errors import GenesysAuthError, GenesysError, GenesysPermissionError
 from gcnotify.core.retry import RetryPolicy
 from gcnotify.core.values import instant, text_or_none
-from gcnotify.genesys.receipts import CallResult, MessageRef, ReceiptCall, plan_calls
+from gcnotify.genesys.receipts import (
+    CallResult,
+    MessageRef,
+    ReceiptCall,
+    Screened,
+    plan_calls,
+    screen_calls,
+)
 from gcnotify.receipts.apply import Applied, apply_receipt
 from gcnotify.receipts.classify import (
     CLASSES,
@@ -50,6 +65,7 @@ from gcnotify.receipts.classify import (
     Provider,
     Receipt,
     classify_genesys,
+    classify_genesys_analytics,
     no_final_receipt,
 )
 from gcnotify.runtime.redact import REDACTOR
@@ -85,6 +101,13 @@ _LOST_BEFORE = timedelta(minutes=5)
 _LOST_AFTER = timedelta(minutes=1)
 _LOST_CALLS = 3  # the fewest calls one search takes: the query, a conversation, a message
 _DELIVERED: frozenset[DeliveryClass] = frozenset({"delivered", "read"})
+# Channels whose recipients send read receipts: a delivery there is not the last receipt, so a
+# screened delivery keeps the message waiting for its read (or final_after).
+_READ_MAY_FOLLOW = frozenset({"whatsapp", "webmessaging", "open"})
+# A conversation the send opened started at the send: one that started this long before the
+# message was recorded sent holds other messages, and analytics may show one of theirs.
+_OPENED_BY_SEND = timedelta(minutes=5)
+SCREEN_COUNTS = ("screened", "applied", "waiting", "details", "not_shown", "not_opened", "refused")
 
 
 def audit_key(started_at: datetime) -> str:
@@ -114,6 +137,7 @@ class PollResult:
     suppressed: int = 0
     not_polled: int = 0  # Genesys email: no receipts to read
     lost: Counter[str] = field(default_factory=Counter)  # searched, found, ambiguous, none, refused
+    screen: Counter[str] = field(default_factory=Counter)  # SCREEN_COUNTS, per message
     sendgrid_swept: int = 0
     delivery_ms: list[int] = field(default_factory=list)  # send to delivered, per message
     stopped: str | None = None  # budget, breaker, deadline, error
@@ -153,6 +177,7 @@ class PollResult:
                 k: self.lost.get(k, 0)
                 for k in ("searched", "found", "ambiguous", "none", "refused")
             },
+            "screen": {k: self.screen.get(k, 0) for k in SCREEN_COUNTS},
             "sendgrid_swept": self.sendgrid_swept,
             "stopped": self.stopped,
             "error": self.error,
@@ -177,6 +202,8 @@ class PollResult:
             "unknown_codes": self.unknown_codes,
             "retried": self.retried,
             "lost_found": self.lost.get("found", 0),
+            "screened": self.screen.get("screened", 0),
+            "screen_applied": self.screen.get("applied", 0),
             "sendgrid_swept": self.sendgrid_swept,
         }
         attributes |= {f"answered_{cls}": self.answered.get(cls, 0) for cls in CLASSES}
@@ -304,6 +331,9 @@ class _Run:
         # Set when the lost-send search was refused (no analytics permission): receipts are
         # still read, lost sends are left to final_after for the rest of the run.
         self.lost_refused: str | None = None
+        # Set when the analytics screen was refused: every message is read by its details.
+        self.screen_refused: str | None = None
+        self._follow_up: list[MessageRef] = []  # screened messages their details must decide
 
     # ------------------------------------------------------------------ the run
 
@@ -371,6 +401,13 @@ class _Run:
         refs = [
             MessageRef(m, text_or_none(r.fields.get("conversation_id"))) for m, r in by_id.items()
         ]
+        if self.settings.analytics_screen and self.screen_refused is None:
+            held = Counter(ref.conversation_id for ref in refs)
+            alone = [r for r in refs if r.conversation_id and held[r.conversation_id] == 1]
+            refs = [r for r in refs if not (r.conversation_id and held[r.conversation_id] == 1)]
+            self._read(screen_calls(alone), by_id)
+            refs += self._follow_up
+            self._follow_up = []
         self._read(plan_calls(refs), by_id)
         for record in lost:
             if self.result.stopped is not None or self._near_deadline():
@@ -449,6 +486,9 @@ class _Run:
 
     def _answer(self, answer: CallResult, by_id: Mapping[str, MessageRecord]) -> None:
         self.result.latencies.append(answer.seconds)
+        if answer.call.kind == "screen":
+            self._screened(answer, by_id)
+            return
         if answer.error is not None:
             self._failed(answer.error)
             return
@@ -461,6 +501,61 @@ class _Run:
                 self._final_after(record, "genesys")
         for message_id, data in answer.messages.items():
             self._receipt(by_id[message_id], classify_genesys(data), message_id)
+
+    # ------------------------------------------------------------------ the screen
+
+    def _screened(self, answer: CallResult, by_id: Mapping[str, MessageRecord]) -> None:
+        call, counts = answer.call, self.result.screen
+        self.budget.sync()  # a size Genesys refused is asked again in halves
+        if answer.error is not None:
+            if isinstance(answer.error, GenesysPermissionError):
+                # Only the screen needs analytics:conversationDetail:view: its messages are read
+                # by their details, and so is every message for the rest of the run.
+                self.result.failed_calls += 1
+                self.screen_refused = str(answer.error)
+                self.result.error = self.result.error or str(answer.error)
+                counts["refused"] += len(call.message_ids)
+                self.result.asked -= len(call.message_ids)  # asked again by details
+                self._follow(call.message_ids, call.conversation_ids)
+                return
+            self._failed(answer.error)
+            return
+        self.consecutive_failures = 0
+        counts["screened"] += len(call.message_ids)
+        conversations = dict(zip(call.message_ids, call.conversation_ids, strict=True))
+        for message_id in answer.missing:
+            counts["not_shown"] += 1
+            self.result.asked -= 1  # asked again by details
+            self._follow((message_id,), (conversations[message_id],))
+        for message_id, shown in answer.screened.items():
+            verdict = self._screen_one(by_id[message_id], message_id, shown)
+            counts[verdict] += 1
+            if verdict in ("details", "not_opened"):
+                self.result.asked -= 1  # asked again by details
+                self._follow((message_id,), (shown.conversation_id,))
+
+    def _follow(self, message_ids: Sequence[str], conversation_ids: Sequence[str]) -> None:
+        for message_id, conversation_id in zip(message_ids, conversation_ids, strict=True):
+            self._follow_up.append(MessageRef(message_id, conversation_id))
+
+    def _screen_one(self, record: MessageRecord, message_id: str, shown: Screened) -> str:
+        """What the screen does with one message: applied, waiting, or to details."""
+        since = instant(record.fields.get("awaiting_since"))
+        if shown.started is None or since is None or shown.started < since - _OPENED_BY_SEND:
+            return "not_opened"
+        receipt = classify_genesys_analytics(shown.status, shown.changed)
+        if receipt is None:
+            return "details"  # a failure (its code is in the details) or a status not known
+        if receipt.final and receipt.cls == "delivered" and record.channel in _READ_MAY_FOLLOW:
+            receipt = replace(receipt, final=False)
+        if not receipt.final:
+            if self._past(record):
+                return "details"  # one last read before final_after makes it unknown
+            if record.status == receipt.cls or receipt.cls not in _DELIVERED:
+                self.result.answered[receipt.cls] += 1  # answered, nothing to write
+                return "waiting"
+        self._receipt(record, receipt, message_id)
+        return "applied"
 
     # ------------------------------------------------------------------ applying
 

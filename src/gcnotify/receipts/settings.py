@@ -13,6 +13,9 @@ Defaults, used for each key left out and for the whole block when there is none:
   the organisation's API budget.
 - ``breaker_failures``: 5 consecutive failed calls stop a run (1 to 100, and at most
   ``max_calls_per_run``); the next run starts fresh.
+- ``analytics_screen``: true; one-message conversations are screened 100 a call by analytics
+  (``deliveryStatus``) before any message is read on its own. False reads each message's
+  details, for an org where analytics is not to be relied on for agentless messages.
 
 Durations are ISO 8601 in days, hours, minutes and whole seconds (``P1DT12H``, ``PT90S``):
 years, months and weeks are refused, their length is not what an operator means to type here.
@@ -49,6 +52,7 @@ RECEIPTS_KEYS = (
     "retry_temporary",
     "max_calls_per_run",
     "breaker_failures",
+    "analytics_screen",
 )
 MIN_POLL = timedelta(minutes=1)
 MAX_POLL = timedelta(hours=1)
@@ -70,6 +74,7 @@ class ReceiptSettings:
     retry_temporary: bool = True
     max_calls_per_run: int = 500
     breaker_failures: int = 5
+    analytics_screen: bool = True
 
 
 def parse_duration(text: str) -> timedelta:
@@ -150,6 +155,9 @@ def parse_receipts(value: object, add: Add, *, path: str = "receipts") -> Receip
     retry = raw.get("retry_temporary", defaults.retry_temporary)
     if not isinstance(retry, bool):
         report(f"{path}.retry_temporary", f"must be true or false, got {_show(retry)}")
+    screen = raw.get("analytics_screen", defaults.analytics_screen)
+    if not isinstance(screen, bool):
+        report(f"{path}.analytics_screen", f"must be true or false, got {_show(screen)}")
     calls = _count(
         f"{path}.max_calls_per_run",
         raw.get("max_calls_per_run", defaults.max_calls_per_run),
@@ -177,6 +185,7 @@ def parse_receipts(value: object, add: Add, *, path: str = "receipts") -> Receip
         retry_temporary=bool(retry),
         max_calls_per_run=calls,
         breaker_failures=breaker,
+        analytics_screen=bool(screen),
     )
 
 
