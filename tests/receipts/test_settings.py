@@ -12,7 +12,6 @@ from gcnotify.core.errors import ConfigError
 from gcnotify.receipts.settings import (
     ReceiptSettings,
     load_receipts,
-    parse_duration,
     parse_receipts,
     receipts_block,
     receipts_of,
@@ -100,31 +99,6 @@ def test_a_breaker_larger_than_the_budget_is_refused() -> None:
 def test_a_block_that_is_not_a_mapping_is_refused() -> None:
     """receipts: true says what it must be."""
     assert [("receipts", "must be a mapping of keys, got True")] == problems(True)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("PT5M", timedelta(minutes=5)),
-        ("PT72H", timedelta(hours=72)),
-        ("P3D", timedelta(days=3)),
-        ("P1DT2H3M4S", timedelta(days=1, hours=2, minutes=3, seconds=4)),
-        ("PT30S", timedelta(seconds=30)),
-        ("PT0S", timedelta(0)),
-    ],
-)
-def test_durations_parse(text: str, expected: timedelta) -> None:
-    """Days, hours, minutes and whole seconds, each part optional."""
-    assert expected == parse_duration(text)
-
-
-@pytest.mark.parametrize(
-    "text", ["", "P", "PT", "P1DT", "5M", "PT5m", "P1W", "P1M", "P1Y", "PT1.5S", "PT-5M", " PT5M"]
-)
-def test_anything_else_is_not_a_duration(text: str) -> None:
-    """Weeks, months, years, fractions, signs, lowercase and stray text are refused."""
-    with pytest.raises(ValueError, match="not an ISO 8601 duration"):
-        parse_duration(text)
 
 
 def test_an_absurd_duration_is_refused_not_a_crash() -> None:

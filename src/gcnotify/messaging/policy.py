@@ -26,6 +26,7 @@ import phonenumbers
 import pytz
 from phonenumbers import timezone as phone_zones
 
+from gcnotify.core.durations import parse_duration as parse_duration_exactly
 from gcnotify.messaging.state_rules import Hours, StateWindow, state_of_number
 
 __all__ = [
@@ -139,33 +140,12 @@ def parse_send_window(value: object) -> SendWindow | None:
     return window
 
 
-_DURATION = re.compile(
-    r"P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?"
-)
-
-
 def parse_duration(text: str) -> timedelta:
-    """An ISO-8601 duration such as ``PT24H`` or ``P2DT12H`` as a timedelta.
-
-    Years and months are refused: their length depends on the date, and an expiry must be exact.
-    """
-    match = _DURATION.fullmatch(text)
-    if (
-        not match
-        or text in ("P", "PT")
-        or text.endswith("T")
-        or not any(match.groupdict().values())
-    ):
-        raise ValueError(
-            f"{text!r} is not an ISO-8601 duration in weeks, days, hours, minutes or seconds "
-            "(for example PT24H or P2D); years and months are not allowed"
-        )
-    parts = {k: float(v) for k, v in match.groupdict().items() if v is not None}
-    try:
-        duration = timedelta(**parts)
-    except OverflowError:
-        raise ValueError(f"{text!r} is longer than any expiry can be") from None
+    """An expiry such as ``PT24H``, ``P2DT12H`` or ``P1W`` (fractional seconds allowed) as a
+    timedelta; zero is refused, since a request that expires at once could never be sent."""
+    duration = parse_duration_exactly(
+        text, weeks=True, fractions=True, examples="PT24H or P2D", what="expiry"
+    )
     if duration <= timedelta(0):
         raise ValueError(f"{text!r} is zero: an expiry must be longer than that")
     return duration

@@ -23,11 +23,11 @@ years, months and weeks are refused, their length is not what an operator means 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from gcnotify.core.durations import parse_duration
 from gcnotify.core.errors import ConfigError, ConfigProblem
 from gcnotify.core.model import Config
 from gcnotify.core.show import known_keys
@@ -38,7 +38,6 @@ __all__ = [
     "Add",
     "ReceiptSettings",
     "load_receipts",
-    "parse_duration",
     "parse_receipts",
     "receipts_block",
     "receipts_of",
@@ -60,10 +59,6 @@ MIN_FINAL_AFTER = timedelta(seconds=30)
 MAX_CALLS = 10_000
 MAX_BREAKER = 100
 
-_DURATION = re.compile(
-    r"P(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?"
-)
-
 
 @dataclass(frozen=True)
 class ReceiptSettings:
@@ -75,21 +70,6 @@ class ReceiptSettings:
     max_calls_per_run: int = 500
     breaker_failures: int = 5
     analytics_screen: bool = True
-
-
-def parse_duration(text: str) -> timedelta:
-    """``PnDTnHnMnS`` (each part optional, at least one given) as a timedelta; ValueError else."""
-    match = _DURATION.fullmatch(text)
-    if not match or text.endswith("T") or not any(match.groupdict().values()):
-        raise ValueError(
-            f"{_show(text)} is not an ISO 8601 duration in days, hours, minutes or whole "
-            "seconds, e.g. PT5M, PT72H or P3D"
-        )
-    parts = {name: int(value) for name, value in match.groupdict().items() if value}
-    try:
-        return timedelta(**parts)
-    except OverflowError:
-        raise ValueError(f"{_show(text)} is longer than any duration can be") from None
 
 
 def load_receipts(value: object, *, source: str = "config") -> ReceiptSettings:
