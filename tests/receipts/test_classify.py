@@ -141,6 +141,32 @@ def test_an_analytics_status_the_table_does_not_hold_goes_to_the_details(status:
     assert classify_genesys_analytics(status, AT) is None
 
 
+@pytest.mark.parametrize("status", ["DeliveryFailed", "Failed", "Received"])
+def test_a_failure_with_no_details_to_read_is_final_and_unknown(status: str) -> None:
+    """An agentless email: nothing holds its reason, so unknown (never retried or suppressed),
+    and no longer waiting."""
+    receipt = classify_genesys_analytics(status, AT, details=False)
+    assert receipt is not None
+    assert ("unknown", status, True, True, None) == (
+        receipt.cls,
+        receipt.code,
+        receipt.final,
+        receipt.known,
+        receipt.suppress,
+    )
+
+
+def test_an_unknown_status_with_no_details_to_read_is_unknown_and_counted() -> None:
+    receipt = classify_genesys_analytics("Bounced", AT, details=False)
+    assert receipt is not None
+    assert ("unknown", "Bounced", False, False) == (
+        receipt.cls,
+        receipt.code,
+        receipt.final,
+        receipt.known,
+    )
+
+
 def test_analytics_spellings_are_one() -> None:
     """Case does not matter (DELIVERYSUCCESS is DeliverySuccess); the row's code is kept."""
     receipt = classify_genesys_analytics("DELIVERYSUCCESS", AT)

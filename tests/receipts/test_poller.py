@@ -695,6 +695,66 @@ def test_a_screen_size_genesys_refuses_is_halved(world: World) -> None:
     assert (3, 5, 0) == (result.screen["applied"], result.calls, world.reads())
 
 
+def send_email(world: World, to: str, timeline: Timeline) -> MessageRecord:
+    """A Genesys agentless email sent through the stand-in and recorded as the sender does."""
+    from gcnotify.genesys.messaging import agentless_email_body, send_agentless_email
+
+    world.stand_in.messaging.plan(to, timeline)
+    key = f"mail:{len(world.keys) + 1}"
+    world.keys.append(key)
+    when = world.now()
+    world.store.accept(NewMessage(key, "email", "case-update", when, address=to))
+    world.store.transition(key, ("accepted",), "sending", when)
+    body = agentless_email_body(
+        from_email="care@example.com", from_name="Care", to_email=to, subject="Case", text="Hi"
+    )
+    sent = send_agentless_email(world.genesys, body)
+    moved = world.store.transition(
+        key, ("sending",), "sent", when, message_id=sent.message_id,
+        conversation_id=sent.conversation_id, provider="genesys", awaiting="genesys",
+        awaiting_since=when.isoformat(),
+    )  # fmt: skip
+    assert moved.record is not None
+    return moved.record
+
+
+def test_a_genesys_email_is_answered_by_the_screen_alone(world: World) -> None:
+    """An agentless email has no message details to read: the screen delivers one, and one
+    that failed ends unknown (Genesys keeps no reason for it), neither asked of the reads."""
+    delivered = send_email(world, "jo@example.org", QUICK)
+    failed = send_email(
+        world,
+        "al@example.org",
+        Timeline(timedelta(seconds=1), "failed", timedelta(seconds=5), code="GeneralError"),
+    )
+    world.now.advance(minutes=5)
+    world.stand_in.clear_requests()
+    result = world.poll()
+    assert (0, 2, 0, 0) == (world.reads(), result.screen["applied"], result.not_polled,
+                            result.unknown_codes)  # fmt: skip
+    first, second = world.record(delivered.key), world.record(failed.key)
+    assert ("delivered", "DeliverySuccess") == (first.status, first.fields["receipt_code"])
+    assert ("unknown", "DeliveryFailed") == (second.status, second.fields["receipt_code"])
+    assert "awaiting" not in first.fields
+    assert "awaiting" not in second.fields
+
+
+def test_a_genesys_email_analytics_does_not_show_ages_out(world: World) -> None:
+    """Not shown by analytics (or the screen off): no read is made; at final_after, unknown."""
+    record = send_email(world, "jo@example.org", Timeline(timedelta(seconds=1), "pending"))
+    world.stand_in.messaging.analytics_lag = timedelta(days=30)
+    world.now.advance(minutes=5)
+    first = world.poll(final_after=timedelta(hours=1))
+    assert (1, 1, "sent") == (first.screen["not_shown"], first.not_polled,
+                              world.record(record.key).status)  # fmt: skip
+    world.now.advance(hours=2)
+    world.stand_in.clear_requests()
+    second = world.poll(final_after=timedelta(hours=1), analytics_screen=False)
+    assert (1, 1, 0) == (second.not_polled, second.unknown_after_final_after, world.reads())
+    assert 0 == world.stand_in.count(SCREEN_PATH)
+    assert "unknown" == world.record(record.key).status
+
+
 # ---------------------------------------------------------------- receipts nobody asked for
 
 

@@ -27,7 +27,10 @@ ids, else 400) a ``TextMessageListing`` of the asked messages that belong to tha
 ``MessageConversation``. ``receipt_rate`` answers 429 with ``Retry-After`` past a number of reads
 per window, ``storm`` the next reads. The conversation details query (``details_endpoints``)
 shows these conversations ``analytics_lag`` after their send (``analytics_conversations``), so a
-send whose answer was lost can be found by its recipient.
+send whose answer was lost can be found by its recipient, and the multi get by id
+(``analytics_by_id``) shows each conversation's ``deliveryStatus``: its latest message's. An
+agentless email gets a timeline too, but only the multi get shows it (a ``mediaType`` email
+session); the message reads answer 404 for it, as Genesys's do.
 """
 
 from __future__ import annotations
@@ -201,6 +204,7 @@ class MessagingEndpoints:
         # How long a conversation takes further messages with useExistingActiveConversation.
         self.conversation_active = timedelta(hours=24)
         self._tracked: dict[str, _Tracked] = {}
+        self._emails: dict[str, _Tracked] = {}  # agentless emails by conversation (analytics only)
         self._conversations: dict[str, list[str]] = {}
         self._active: dict[tuple[str, str], tuple[str, datetime]] = {}
         self._plans: dict[str, list[Timeline]] = {}
@@ -417,7 +421,8 @@ class MessagingEndpoints:
         return conversation_id
 
     def _track(self, recipient: str, tracked: _Tracked) -> None:
-        """Keep ``tracked`` with its timeline: the recipient's planned one, else drawn."""
+        """Keep ``tracked`` with its timeline: the recipient's planned one, else drawn. An email
+        is kept apart: the message reads do not serve it, only analytics shows its status."""
         with self._lock:
             planned = self._plans.get(_key(recipient))
             if planned:
@@ -427,6 +432,9 @@ class MessagingEndpoints:
                 timeline = receipt_timeline(
                     self.receipt_seed, sequence, tracked.channel, tracked.accepted_at
                 )
+            if tracked.channel == "email":
+                self._emails[tracked.conversation_id] = replace(tracked, timeline=timeline)
+                return
             self._tracked[tracked.id] = replace(tracked, timeline=timeline)
             self._conversations.setdefault(tracked.conversation_id, []).append(tracked.id)
 
@@ -534,6 +542,9 @@ class MessagingEndpoints:
             with self._lock:
                 ids = self._conversations.get(conversation_id, [])
                 messages = [self._tracked[i] for i in ids if i in self._tracked]
+                email = self._emails.get(conversation_id)
+            if email is not None:
+                messages = [email]
             if messages and messages[0].accepted_at + self.analytics_lag <= now:
                 out.append(self._analytics(messages, now))
         return out
@@ -546,13 +557,14 @@ class MessagingEndpoints:
         status = str(data["status"])
         session: dict[str, Any] = {
             "sessionId": str(uuid.uuid5(uuid.NAMESPACE_OID, first.conversation_id)),
-            "mediaType": "message",
-            "messageType": first.channel,
+            "mediaType": "email" if first.channel == "email" else "message",
             "direction": "outbound",
             "addressFrom": first.from_address,
             "deliveryStatus": _ANALYTICS_STATUS.get(status, status),
             "segments": [{"segmentStart": _stamp(first.accepted_at), "segmentType": "interact"}],
         }
+        if first.channel != "email":
+            session["messageType"] = first.channel
         times = [r["channel"]["time"] for r in data["normalizedReceipts"]]
         session["deliveryStatusChangeDate"] = max(times) if times else _stamp(last.accepted_at)
         if first.to_address is not None:
@@ -699,6 +711,20 @@ class MessagingEndpoints:
             if key in body:
                 answer[key] = body[key]
         self._record(to, "email", body, answer)
+        text = body.get("textBody")
+        self._track(
+            to,
+            _Tracked(
+                message_id,
+                conversation_id,
+                "email",
+                str(body["fromAddress"].get("email", "")),
+                to,
+                text if isinstance(text, str) else None,
+                self._owner.now(),
+                Timeline(timedelta(0), "pending"),  # drawn or planned by _track
+            ),
+        )
         return Response(200, answer)
 
     def _record(self, to: str, channel: str, body: dict[str, Any], answer: dict[str, Any]) -> None:

@@ -168,6 +168,7 @@ def _sendgrid(
 
 
 _FAILED_BY_REASON = "no reason given: unknown (never retried or suppressed)"
+_NO_REASON_READABLE = "Genesys gives no reason for this message's failure"
 # Analytics statuses the screen never applies: the message's details are read instead.
 _BY_DETAILS = frozenset({"deliveryfailed", "failed", "received"})
 
@@ -222,8 +223,18 @@ CLASSIFICATION: tuple[ClassRow, ...] = (
         final=False,
         note="handed on, not confirmed: screened again next run",
     ),
-    _genesys("analytics", "DeliveryFailed", "unknown", note="its reason code is in the details"),
-    _genesys("analytics", "Failed", "unknown", note="its reason code is in the details"),
+    _genesys(
+        "analytics",
+        "DeliveryFailed",
+        "unknown",
+        note="its reason code is in the details; an email has none: unknown",
+    ),
+    _genesys(
+        "analytics",
+        "Failed",
+        "unknown",
+        note="its reason code is in the details; an email has none: unknown",
+    ),
     _genesys("analytics", "Received", "unknown", note="an inbound status: the details decide"),
     # SendGrid Event Webhook events
     _sendgrid("processed", "pending", final=False, note="SendGrid has it and will deliver it"),
@@ -426,14 +437,27 @@ def classify_sendgrid(event: Mapping[str, Any]) -> Receipt | None:
     return Receipt(row.cls, "sendgrid", kind, text, at, row.final, row.suppress)
 
 
-def classify_genesys_analytics(status: object, at: datetime | None = None) -> Receipt | None:
+def classify_genesys_analytics(
+    status: object, at: datetime | None = None, *, details: bool = True
+) -> Receipt | None:
     """An analytics session's ``deliveryStatus`` (``at``: its ``deliveryStatusChangeDate``), as
     the poller's screen reads it: a final receipt to apply, a non-final one to wait on, or None
     when the message's own details must decide: a failure (only they hold its reason code), or
-    a status the table does not hold."""
+    a status the table does not hold.
+
+    ``details=False`` is for a message that has none to read (a Genesys agentless email): a
+    failure is then final and ``unknown`` (no reason to retry or suppress on), and a status the
+    table does not hold is ``unknown``, counted, still waiting.
+    """
     row = _GENESYS_ANALYTICS.get(_norm(status)) if isinstance(status, str) else None
-    if row is None or row.cls is None or _norm(row.code) in _BY_DETAILS:
-        return None
+    if row is None or row.cls is None:
+        if details:
+            return None
+        return _unknown("genesys", status if isinstance(status, str) else "", "", at, False)
+    if _norm(row.code) in _BY_DETAILS:
+        if details:
+            return None
+        return Receipt("unknown", "genesys", row.code, _NO_REASON_READABLE, at, True)
     return Receipt(row.cls, "genesys", row.code, "", at, row.final)
 
 

@@ -388,12 +388,13 @@ class _Run:
     def _page(self, records: Sequence[MessageRecord]) -> None:
         by_id: dict[str, MessageRecord] = {}
         lost: list[MessageRecord] = []
+        screening = self.settings.analytics_screen and self.screen_refused is None
         for record in records:
             message_id = text_or_none(record.fields.get("message_id"))
-            if record.channel in _NOT_POLLED:
-                self.result.not_polled += 1
-                if self._past(record):
-                    self._final_after(record, "genesys")
+            if record.channel in _NOT_POLLED and not (
+                screening and message_id and record.fields.get("conversation_id")
+            ):
+                self._not_polled(record)
             elif message_id is None:
                 lost.append(record)
             else:
@@ -401,13 +402,16 @@ class _Run:
         refs = [
             MessageRef(m, text_or_none(r.fields.get("conversation_id"))) for m, r in by_id.items()
         ]
-        if self.settings.analytics_screen and self.screen_refused is None:
+        if screening:
             held = Counter(ref.conversation_id for ref in refs)
             alone = [r for r in refs if r.conversation_id and held[r.conversation_id] == 1]
             refs = [r for r in refs if not (r.conversation_id and held[r.conversation_id] == 1)]
             self._read(screen_calls(alone), by_id)
             refs += self._follow_up
             self._follow_up = []
+        for ref in [r for r in refs if by_id[r.message_id].channel in _NOT_POLLED]:
+            refs.remove(ref)
+            self._not_polled(by_id[ref.message_id])
         self._read(plan_calls(refs), by_id)
         for record in lost:
             if self.result.stopped is not None or self._near_deadline():
@@ -535,23 +539,36 @@ class _Run:
                 self._follow((message_id,), (shown.conversation_id,))
 
     def _follow(self, message_ids: Sequence[str], conversation_ids: Sequence[str]) -> None:
+        """To the details reads after the screen (a Genesys email has none: ``_page`` ages it
+        out at ``final_after`` instead)."""
         for message_id, conversation_id in zip(message_ids, conversation_ids, strict=True):
             self._follow_up.append(MessageRef(message_id, conversation_id))
+
+    def _not_polled(self, record: MessageRecord) -> None:
+        """A Genesys email the screen did not answer: no receipt read exists, only the age."""
+        self.result.not_polled += 1
+        if self._past(record):
+            self._final_after(record, "genesys")
 
     def _screen_one(self, record: MessageRecord, message_id: str, shown: Screened) -> str:
         """What the screen does with one message: applied, waiting, or to details."""
         since = instant(record.fields.get("awaiting_since"))
         if shown.started is None or since is None or shown.started < since - _OPENED_BY_SEND:
             return "not_opened"
-        receipt = classify_genesys_analytics(shown.status, shown.changed)
+        readable = record.channel not in _NOT_POLLED  # a Genesys email has no details to read
+        receipt = classify_genesys_analytics(shown.status, shown.changed, details=readable)
         if receipt is None:
             return "details"  # a failure (its code is in the details) or a status not known
         if receipt.final and receipt.cls == "delivered" and record.channel in _READ_MAY_FOLLOW:
             receipt = replace(receipt, final=False)
         if not receipt.final:
-            if self._past(record):
+            if self._past(record) and readable:
                 return "details"  # one last read before final_after makes it unknown
-            if record.status == receipt.cls or receipt.cls not in _DELIVERED:
+            if (
+                not self._past(record)
+                and receipt.known
+                and (record.status == receipt.cls or receipt.cls not in _DELIVERED)
+            ):
                 self.result.answered[receipt.cls] += 1  # answered, nothing to write
                 return "waiting"
         self._receipt(record, receipt, message_id)
