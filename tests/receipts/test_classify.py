@@ -57,6 +57,18 @@ def sendgrid_event(row: ClassRow) -> dict[str, Any]:
     return event
 
 
+def facts(receipt: Receipt) -> tuple[object, ...]:
+    """What a row decides of a receipt: class, code, final, suppress, known, time."""
+    return (
+        receipt.cls,
+        receipt.code,
+        receipt.final,
+        receipt.suppress,
+        receipt.known,
+        receipt.at,
+    )
+
+
 # -- every row -------------------------------------------------------------------------------
 
 
@@ -125,14 +137,7 @@ def test_each_analytics_row_is_applied_or_sent_to_the_details(row: ClassRow) -> 
         assert receipt is None
         return
     assert receipt is not None
-    assert (row.cls, row.code, row.final, None, True, AT) == (
-        receipt.cls,
-        receipt.code,
-        receipt.final,
-        receipt.suppress,
-        receipt.known,
-        receipt.at,
-    )
+    assert (row.cls, row.code, row.final, None, True, AT) == facts(receipt)
 
 
 @pytest.mark.parametrize("status", ["Bounced", "", None, 7, "delivery-success"])
@@ -182,14 +187,7 @@ def test_each_sendgrid_row_is_applied(row: ClassRow) -> None:
         assert receipt is None
         return
     assert receipt is not None
-    assert (row.cls, row.code, row.final, row.suppress, True, AT) == (
-        receipt.cls,
-        receipt.code,
-        receipt.final,
-        receipt.suppress,
-        receipt.known,
-        receipt.at,
-    )
+    assert (row.cls, row.code, row.final, row.suppress, True, AT) == facts(receipt)
 
 
 # -- the cases a row cannot show ---------------------------------------------------------------
