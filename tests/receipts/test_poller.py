@@ -695,6 +695,22 @@ def test_a_screen_size_genesys_refuses_is_halved(world: World) -> None:
     assert (3, 5, 0) == (result.screen["applied"], result.calls, world.reads())
 
 
+def test_halving_a_refused_screen_stays_within_the_budget(world: World) -> None:
+    """Two calls: the refused screen takes one, its halves would take two, so none is made; the
+    last call reads one message's details, the other two wait for the next run."""
+    for n in range(3):
+        world.send(f"+1555765000{n}")
+    world.now.advance(minutes=5)
+    world.genesys.token()
+    world.stand_in.details.multiget_max = 1
+    before = world.genesys.calls
+    result = world.poll(max_calls_per_run=2, breaker_failures=2)
+    assert ([3], 2) == ([len(ids) for ids in screens(world)][-1:], world.genesys.calls - before)
+    assert (2, "budget", 3) == (result.calls, result.stopped, result.screen["not_shown"])
+    assert ["delivered", "sent", "sent"] == sorted(world.record(k).status for k in world.keys)
+    assert 1 == world.reads()
+
+
 def send_email(world: World, to: str, timeline: Timeline) -> MessageRecord:
     """A Genesys agentless email sent through the stand-in and recorded as the sender does."""
     from gcnotify.genesys.messaging import agentless_email_body, send_agentless_email

@@ -247,6 +247,9 @@ class ReceiptReader:
     def __init__(self, client: GenesysClient, *, clock: Callable[[], float] = time.monotonic):
         self.client = client
         self._clock = clock
+        # Asked for the n requests a refused screen size adds (the poller's budget); False
+        # leaves those conversations unscreened, for their details reads.
+        self.may_split: Callable[[int], bool] = lambda n: True
 
     def read(self, call: ReceiptCall) -> CallResult:
         """One call; a ``GenesysError`` is returned on the result, never raised."""
@@ -336,10 +339,10 @@ class ReceiptReader:
             except GenesysRequestError as exc:
                 if exc.status not in _SCREEN_REFUSED:
                     raise
-                if len(ids) > 1:
+                if len(ids) > 1 and self.may_split(2):
                     half = len(ids) // 2
                     pending[:0] = [ids[:half], ids[half:]]
-                continue  # one id refused: left for its details read
+                continue  # one id refused, or no more requests allowed: left for the details
             wanted = set(ids)
             for conversation in answer.get("conversations") or ():
                 found = _screened(conversation)

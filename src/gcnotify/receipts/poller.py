@@ -338,12 +338,13 @@ class _Run:
     # ------------------------------------------------------------------ the run
 
     def run(self) -> PollResult:
-        saved = self.client.time_left
+        saved, saved_split = self.client.time_left, self.reader.may_split
         self.client.time_left = self._retry_allowance
+        self.reader.may_split = self.budget.take  # each half a refused screen adds is a call
         try:
             self._genesys()
         finally:
-            self.client.time_left = saved
+            self.client.time_left, self.reader.may_split = saved, saved_split
         self._sweep("sendgrid")
         result = self.result
         result.calls = self.budget.used
@@ -510,7 +511,6 @@ class _Run:
 
     def _screened(self, answer: CallResult, by_id: Mapping[str, MessageRecord]) -> None:
         call, counts = answer.call, self.result.screen
-        self.budget.sync()  # a size Genesys refused is asked again in halves
         if answer.error is not None:
             if isinstance(answer.error, GenesysPermissionError):
                 # Only the screen needs analytics:conversationDetail:view: its messages are read
