@@ -128,8 +128,8 @@ def gcnotify_way(client: GenesysClient, campaign: CampaignSettings, now: datetim
 
         builder = AudienceBuilder.for_campaign(
             campaign,
-            is_suppressed=lambda _c, _a: False,
-            already=lambda _k: False,
+            suppressed=lambda _c, _a: (),
+            taken=lambda _k: (),
             contacts_lookup=lookup,
         )
         start, end = campaign_window(now, campaign.audience.days, campaign.timezone)

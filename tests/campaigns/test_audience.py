@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -77,8 +77,8 @@ def builder(**kwargs: Any) -> AudienceBuilder:
         "channel": "webmessaging",
         "media": "message",
         "message_type": "webmessaging",
-        "is_suppressed": lambda channel, address: False,
-        "already": lambda key: False,
+        "suppressed": lambda channel, addresses: set(),
+        "taken": lambda keys: set(),
     }
     defaults.update(kwargs)
     return AudienceBuilder(**defaults)
@@ -227,9 +227,11 @@ def test_every_exclusion_reason_is_counted() -> None:
     audience = builder(
         channel="sms",
         contact_lookup=lookup,
-        is_suppressed=lambda channel, address: (channel, address) == ("sms", "+13175550103"),
+        suppressed=lambda channel, addresses: {
+            a for a in addresses if (channel, a) == ("sms", "+13175550103")
+        },
         active={uuid(4).upper()},
-        already=lambda key: key == campaign_key("follow", uuid(5)),
+        taken=lambda keys: {k for k in keys if k == campaign_key("follow", uuid(5))},
         limit=2,
     ).consume(stream)
     result = audience.result()
@@ -249,6 +251,7 @@ def test_every_exclusion_reason_is_counted() -> None:
     assert result.candidates == len(result.recipients) + sum(result.excluded.values())
     assert result.limit_reached
     assert uuid(4) not in looked_up  # active: excluded before any lookup
+    assert uuid(5) not in looked_up  # already notified: its key is read before the lookup
     assert uuid(9) not in looked_up  # over the limit: not looked up at all
 
 
@@ -283,15 +286,15 @@ def test_email_takes_the_contacts_first_email_never_a_session_address() -> None:
 
 def test_webmessaging_sends_to_the_contact_id_without_a_lookup() -> None:
     """For web messaging the contact id is the address; the suppression check gets it."""
-    checked: list[tuple[str, str]] = []
+    checked: list[tuple[str, list[str]]] = []
 
-    def suppressed(channel: str, address: str) -> bool:
-        checked.append((channel, address))
-        return False
+    def suppressed(channel: str, addresses: Sequence[str]) -> set[str]:
+        checked.append((channel, list(addresses)))
+        return set()
 
-    result = builder(is_suppressed=suppressed).consume([conversation(1, contact=uuid(1))]).result()
+    result = builder(suppressed=suppressed).consume([conversation(1, contact=uuid(1))]).result()
     assert [uuid(1)] == [r.address for r in result.recipients]
-    assert [("webmessaging", uuid(1))] == checked
+    assert [("webmessaging", [uuid(1)])] == checked
 
 
 def test_a_channel_needing_addresses_requires_a_lookup() -> None:
@@ -331,8 +334,8 @@ def test_for_campaign_takes_media_channel_and_limit() -> None:
     )
     built = AudienceBuilder.for_campaign(
         campaign,
-        is_suppressed=lambda c, a: False,
-        already=lambda k: False,
+        suppressed=lambda c, a: set(),
+        taken=lambda k: set(),
         active={uuid(1)},
     )
     stream = [conversation(i, contact=uuid(i), message_type="sms") for i in (1, 2)]
@@ -380,13 +383,64 @@ def test_campaign_key_is_stable_across_case() -> None:
     assert f"campaign:follow:{uuid(1)}" == campaign_key("follow", uuid(1).upper())
 
 
+def reference(
+    stream: list[dict[str, Any]],
+    contacts: Mapping[str, Contact],
+    *,
+    suppressed: set[str],
+    taken: set[str],
+    active: set[str],
+    limit: int | None,
+) -> tuple[list[tuple[str, str]], dict[str, int]]:
+    """The audience by the rules alone, one customer at a time in arrival order: no batches."""
+    recipients: list[tuple[str, str]] = []
+    excluded = dict.fromkeys(EXCLUSION_REASONS, 0)
+    seen: set[str] = set()
+    addresses: set[str] = set()
+    for candidate in customers(stream, media="message", message_type="webmessaging"):
+        contact_id = candidate.contact_id
+        if contact_id is None:
+            if candidate.address is None or f"a:{candidate.address}" not in seen:
+                seen.add(f"a:{candidate.address}")
+                excluded["no_contact"] += 1
+            continue
+        if contact_id in seen:
+            continue
+        seen.add(contact_id)
+        contact = contacts.get(contact_id)
+        address = next((p.strip() for p in contact.phones), None) if contact else None
+        if contact_id in active:
+            reason = "active"
+        elif limit is not None and len(recipients) >= limit:
+            reason = "over_limit"
+        elif campaign_key("follow", contact_id) in taken:
+            reason = "already_notified"
+        elif contact is None:
+            reason = "no_contact"
+        elif address is None:
+            reason = "no_address"
+        elif address in suppressed:
+            reason = "suppressed"
+        elif address in addresses:
+            reason = "duplicate_address"
+        else:
+            addresses.add(address)
+            recipients.append((contact_id, address))
+            continue
+        excluded[reason] += 1
+    return recipients, excluded
+
+
 @pytest.mark.parametrize("batch", [1, 3, 100])
 @pytest.mark.parametrize("limit", [None, 1, 17, 60])
-def test_bulk_lookups_give_the_audience_one_lookup_at_a_time_gives(
-    batch: int, limit: int | None
+@pytest.mark.parametrize("bulk", [True, False])
+def test_batches_give_the_audience_one_customer_at_a_time_gives(
+    batch: int, limit: int | None, bulk: bool
 ) -> None:
-    """Looked up in batches, with or without a limit: the same recipients, the same counts,
-    no contact asked twice, none asked once the limit is reached, no batch over its size."""
+    """Past keys, contacts and suppressions read in batches, with or without a limit, with the
+    bulk lookup or one contact at a time: the recipients and every count the rules give one
+    customer at a time; no key or contact asked twice; a taken customer never looked
+    up; no batch over its size; nothing asked once the limit is reached."""
     import random
 
     rng = random.Random(batch * 1000 + (limit or 0))
@@ -399,31 +453,64 @@ def test_bulk_lookups_give_the_audience_one_lookup_at_a_time_gives(
         conversation(n, contact=None if n % 11 == 0 else uuid(rng.randrange(100)), address=f"+1{n}")
         for n in range(300)
     ]
-    common: dict[str, Any] = {
-        "channel": "sms",
-        "limit": limit,
-        "is_suppressed": lambda channel, address: address.endswith("0009"),
-        "already": lambda key: key.endswith("00000000002"),
-        "active": {uuid(4)},
-    }
-    one_by_one = builder(contact_lookup=contacts.get, **common).consume(stream).result()
-    batches: list[list[str]] = []
+    suppressed = {f"+1317555{i:04d}" for i in (9, 13, 21, 38)}
+    taken = {campaign_key("follow", uuid(i)) for i in range(2, 100, 9)}
+    expected = reference(
+        stream, contacts, suppressed=suppressed, taken=taken, active={uuid(4)}, limit=limit
+    )
+    if limit != 1:  # both in the mix (a limit of 1 is reached by the first recipient)
+        assert expected[1]["suppressed"] > 0
+        assert expected[1]["already_notified"] > 0
+    keys_asked: list[list[str]] = []
+    addresses_asked: list[list[str]] = []
+    looked_up: list[list[str]] = []
 
-    def bulk(ids: Any) -> dict[str, Contact | None]:
-        batches.append(list(ids))
+    def ask_taken(keys: Sequence[str]) -> set[str]:
+        keys_asked.append(list(keys))
+        return {k for k in keys if k in taken}
+
+    def ask_suppressed(channel: str, addresses: Sequence[str]) -> set[str]:
+        assert "sms" == channel
+        addresses_asked.append(list(addresses))
+        return {a for a in addresses if a in suppressed}
+
+    def many(ids: Sequence[str]) -> dict[str, Contact | None]:
+        looked_up.append(list(ids))
         return {i: contacts.get(i) for i in ids}
 
-    bulked = builder(contacts_lookup=bulk, lookup_batch=batch, **common)
+    def one(contact_id: str) -> Contact | None:
+        looked_up.append([contact_id])
+        return contacts.get(contact_id)
+
+    built = builder(
+        channel="sms",
+        limit=limit,
+        suppressed=ask_suppressed,
+        taken=ask_taken,
+        active={uuid(4)},
+        lookup_batch=batch,
+        **({"contacts_lookup": many} if bulk else {"contact_lookup": one}),
+    )
     for page in (stream[:120], stream[120:]):  # per page, as the details pages come
-        bulked.consume(page)
-    result = bulked.result()
-    assert one_by_one.recipients == result.recipients
-    assert dict(one_by_one.excluded) == dict(result.excluded)
-    asked = [i for b in batches for i in b]
-    assert len(asked) == len(set(asked))
-    assert all(1 <= len(b) <= batch for b in batches)
+        built.consume(page)
+    result = built.result()
+    assert expected == (
+        [(r.contact_id, r.address) for r in result.recipients],
+        dict(result.excluded),
+    )
+    for asked in (keys_asked, looked_up if bulk else []):
+        flat = [x for b in asked for x in b]
+        assert len(flat) == len(set(flat))
+        assert all(1 <= len(b) <= batch for b in asked)
+    # Two contacts of two batches may share a phone: an address is asked once per batch.
+    assert all(1 <= len(set(b)) == len(b) <= batch for b in addresses_asked)
+    ids = {i for b in looked_up for i in b}
+    assert not {k for k in taken if k.rpartition(":")[2] in ids}
+    assert len(keys_asked) <= len(ids) + result.excluded["already_notified"]
     if limit is not None:
         assert len(result.recipients) <= limit
+        # Every customer over the limit came after it was reached: none was asked about.
+        assert len(ids) + result.excluded["already_notified"] == sum(map(len, keys_asked))
 
 
 def test_one_lookup_kind_at_a_time() -> None:

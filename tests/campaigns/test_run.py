@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from gcnotify.aws.messages import NewMessage
 from gcnotify.campaigns import CampaignSettings, campaign_key, campaign_window, parse_campaigns
 from gcnotify.campaigns.run import ACTIVE_LOOKBACK, CampaignResult, run_campaign
 from gcnotify.cli.demo_campaign import campaign_stack
@@ -246,6 +247,43 @@ def test_a_contact_without_a_phone_is_excluded_from_an_sms_campaign(stack: Notif
     assert set(expected) - phoneless == {r.contact_id for r in result.audience.recipients}
     assert all(r.address.startswith("+1317") for r in result.audience.recipients)
     assert set() == queued_keys(stack, settings, list(phoneless))
+
+
+def test_past_keys_and_suppressions_are_read_100_customers_a_call(stack: NotifyStack) -> None:
+    """Two recipients suppressed (a third removed again) and two notified before: each counted
+    where it belongs, and the messages and suppression tables each read once per batch of 100
+    customers (BatchGetItem), not once per customer."""
+    settings = campaign(media="sms", channel="sms", template="sms-followup", days=30)
+    now = datetime.now(UTC)
+    first, _ = run(stack, settings, now=now, dry_run=True)
+    recipients = first.audience.recipients
+    assert len(recipients) > 100  # more than one batch
+    state = notify_state.state(stack.environ)
+    for r in recipients[:3]:
+        state.suppression.add("sms", r.address, "STOP", "test", now)
+    state.suppression.remove("sms", recipients[2].address, "START", "test", now)
+    for r in recipients[3:5]:
+        state.store.accept(
+            NewMessage(
+                key=campaign_key(settings.id, r.contact_id),
+                channel="sms",
+                template="sms-followup",
+                received_at=now,
+            )
+        )
+    reads = state.store.calls, state.suppression.calls
+    again, _ = run(stack, settings, now=now, dry_run=True)
+    store_calls = state.store.calls - reads[0]
+    suppression_calls = state.suppression.calls - reads[1]
+    excluded = again.audience.excluded
+    assert (2, 2) == (excluded["suppressed"], excluded["already_notified"])
+    assert [r.contact_id for r in recipients if r not in recipients[:2] + recipients[3:5]] == [
+        r.contact_id for r in again.audience.recipients
+    ]
+    asked = len(recipients) + sum(excluded[k] for k in ("no_address", "duplicate_address"))
+    batches = -(-(asked + excluded["no_contact"]) // 100)
+    assert 1 < store_calls <= batches
+    assert 1 < suppression_calls <= store_calls
 
 
 def test_a_second_run_queues_no_one_again(stack: NotifyStack) -> None:

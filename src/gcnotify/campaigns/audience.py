@@ -18,6 +18,11 @@ audience is tested without mocks. Choices made here, and why:
   campaign's key was accepted before), ``no_address`` (the contact has no phone or email for the
   channel), ``suppressed``, ``duplicate_address`` (another contact of this run has the same
   phone or email, so it is not notified twice).
+- The customers still in the running after ``over_limit`` wait in a batch (``lookup_batch``,
+  100: a BatchGetItem's keys and a bulk contact read's ids), and each question after it is asked
+  once per batch: the past keys, then the contacts of those not taken, then the suppression of
+  their addresses. A batch is finished early once it could fill the limit, so the audience and
+  every count are what one customer at a time would give.
 - Web messaging needs no address: the external contact id is the address. SMS, WhatsApp and
   email take the contact's first phone (cell first) or first email, never a session's address.
 """
@@ -46,6 +51,8 @@ __all__ = [
     "ContactsLookup",
     "ExclusionReason",
     "Recipient",
+    "SuppressedLookup",
+    "TakenLookup",
     "campaign_key",
     "campaign_window",
     "customers",
@@ -91,7 +98,11 @@ class ContactLike(Protocol):
 ContactLookup = Callable[[str], ContactLike | None]
 # Many contacts in one call (the bulk read): every id asked is in the answer, None when gone.
 ContactsLookup = Callable[[Sequence[str]], Mapping[str, ContactLike | None]]
-LOOKUP_BATCH = 100  # customers whose contacts are read together
+# The addresses (of those asked, as asked) that are suppressed on the channel.
+SuppressedLookup = Callable[[CampaignChannel, Sequence[str]], Collection[str]]
+# The campaign keys (of those asked) already taken by an earlier request.
+TakenLookup = Callable[[Sequence[str]], Collection[str]]
+LOOKUP_BATCH = 100  # customers whose past keys, contacts and suppressions are read together
 
 
 def campaign_window(run_at: datetime, days: int, zone: str) -> tuple[datetime, datetime]:
@@ -270,13 +281,13 @@ class AudienceBuilder:
     ``contact_lookup`` (one contact) or ``contacts_lookup`` (many at once, the bulk read) is
     required for the channels that need an address (sms, whatsapp, email); for web messaging it
     is optional, and given, a contact whose record is gone is excluded as ``no_contact`` instead
-    of failing at send. With ``contacts_lookup``, customers still in the running wait in a batch
-    of ``lookup_batch`` and are looked up together; the batch is read early when it could reach
-    ``limit``, so the audience is the same as one lookup at a time would give.
+    of failing at send. Customers still in the running wait in a batch of ``lookup_batch``; the
+    batch is finished early when it could reach ``limit``, so the audience is the same as one
+    customer at a time would give.
 
-    ``active`` holds the contact ids with an open conversation now; ``already(key)`` says
-    whether this campaign's key was taken before; ``is_suppressed(channel, address)`` reads the
-    suppression table.
+    ``active`` holds the contact ids with an open conversation now; ``taken(keys)`` answers
+    which of this campaign's keys were taken before (the messages table); ``suppressed(channel,
+    addresses)`` which addresses the suppression table holds. Each is asked once per batch.
     """
 
     campaign_id: str
@@ -284,8 +295,8 @@ class AudienceBuilder:
     media: str
     message_type: str | None = None
     # No defaults: an audience that forgot the suppression table or the past keys is unsafe.
-    is_suppressed: Callable[[CampaignChannel, str], bool]
-    already: Callable[[str], bool]
+    suppressed: SuppressedLookup
+    taken: TakenLookup
     contact_lookup: ContactLookup | None = None
     contacts_lookup: ContactsLookup | None = None
     lookup_batch: int = LOOKUP_BATCH
@@ -319,8 +330,8 @@ class AudienceBuilder:
         cls,
         campaign: CampaignSettings,
         *,
-        is_suppressed: Callable[[CampaignChannel, str], bool],
-        already: Callable[[str], bool],
+        suppressed: SuppressedLookup,
+        taken: TakenLookup,
         contact_lookup: ContactLookup | None = None,
         contacts_lookup: ContactsLookup | None = None,
         active: Collection[str] = frozenset(),
@@ -333,8 +344,8 @@ class AudienceBuilder:
             channel=campaign.channel,
             media=audience.media_type,
             message_type=audience.message_type,
-            is_suppressed=is_suppressed,
-            already=already,
+            suppressed=suppressed,
+            taken=taken,
             contact_lookup=contact_lookup,
             contacts_lookup=contacts_lookup,
             active=active if audience.exclude_active else frozenset(),
@@ -378,6 +389,7 @@ class AudienceBuilder:
             yield conversation
 
     def _consider(self, candidate: Candidate) -> None:
+        """The checks that need no lookup; a customer still in the running joins the batch."""
         contact_id = candidate.contact_id
         if contact_id is None:
             # Never an address guessed from a session: counted once per address, then dropped.
@@ -393,63 +405,67 @@ class AudienceBuilder:
         if contact_id in self.active:
             self._exclude("active")
             return
+        # Exact although the batch waits: the batch is finished as soon as it could fill the
+        # limit, so recipients + waiting < limit here, whatever the waiting turn out to be.
         if self.limit is not None and len(self._recipients) >= self.limit:
             self._exclude("over_limit")
             return
-        if self.already(campaign_key(self.campaign_id, contact_id)):
-            self._exclude("already_notified")
-            return
-        if self.contacts_lookup is not None:
-            self._pending.append(contact_id)
-            could_fill = (
-                self.limit is not None and len(self._recipients) + len(self._pending) >= self.limit
-            )
-            if len(self._pending) >= self.lookup_batch or could_fill:
-                self._flush()
-            return
-        contact = None
-        if self.contact_lookup is not None:
-            contact = self.contact_lookup(contact_id)
-            if contact is None:
-                self._exclude("no_contact")
-                return
-        self._admit(contact_id, contact)
+        self._pending.append(contact_id)
+        could_fill = (
+            self.limit is not None and len(self._recipients) + len(self._pending) >= self.limit
+        )
+        if len(self._pending) >= self.lookup_batch or could_fill:
+            self._flush()
 
     def _flush(self) -> None:
-        """Look up the waiting customers together and finish their checks, in arrival order."""
-        if not self._pending or self.contacts_lookup is None:
+        """Finish the waiting customers' checks, in arrival order: the past keys, then the
+        contacts of those not taken, then the suppression of their addresses (once each)."""
+        if not self._pending:
             return
         waiting, self._pending = self._pending, []
-        found = self.contacts_lookup(waiting)
-        # The batch never outgrows what the limit leaves (it is read once it could fill it).
+        keys = {contact_id: campaign_key(self.campaign_id, contact_id) for contact_id in waiting}
+        taken = set(self.taken(list(keys.values())))
+        fresh = [contact_id for contact_id in waiting if keys[contact_id] not in taken]
+        found = self._look_up(fresh)
+        addresses = {
+            contact_id: self._address_of(contact_id, None if found is None else found[contact_id])
+            for contact_id in fresh
+            if found is None or found[contact_id] is not None
+        }
+        asked = list(dict.fromkeys(a for a in addresses.values() if a is not None))
+        suppressed = set(self.suppressed(self.channel, asked)) if asked else set()
         for contact_id in waiting:
-            contact = found.get(contact_id)
-            if contact is None:
-                self._exclude("no_contact")
-                continue
-            self._admit(contact_id, contact)
+            if keys[contact_id] in taken:
+                self._exclude("already_notified")
+            elif contact_id not in addresses:
+                self._exclude("no_contact")  # its record is gone
+            elif (address := addresses[contact_id]) is None:
+                self._exclude("no_address")
+            elif address in suppressed:
+                self._exclude("suppressed")
+            elif address in self._addresses:
+                self._exclude("duplicate_address")
+            else:
+                contact = None if found is None else found[contact_id]
+                self._addresses.add(address)
+                self._recipients.append(
+                    Recipient(
+                        contact_id=contact_id,
+                        address=address,
+                        first_name=None if contact is None else contact.first_name,
+                        last_name=None if contact is None else contact.last_name,
+                    )
+                )
 
-    def _admit(self, contact_id: str, contact: ContactLike | None) -> None:
-        """The checks after the lookup: an address for the channel, not suppressed, not taken."""
-        address = self._address_of(contact_id, contact)
-        if address is None:
-            self._exclude("no_address")
-            return
-        if self.is_suppressed(self.channel, address):
-            self._exclude("suppressed")
-            return
-        if address in self._addresses:
-            self._exclude("duplicate_address")
-            return
-        self._addresses.add(address)
-        self._recipients.append(
-            Recipient(
-                contact_id=contact_id,
-                address=address,
-                first_name=None if contact is None else contact.first_name,
-                last_name=None if contact is None else contact.last_name,
-            )
-        )
+    def _look_up(self, contact_ids: list[str]) -> dict[str, ContactLike | None] | None:
+        """Every id's contact (None when gone); None when this audience looks nothing up."""
+        if self.contacts_lookup is not None:
+            answer = self.contacts_lookup(contact_ids) if contact_ids else {}
+            # An id the bulk read left out is a contact it did not find.
+            return {contact_id: answer.get(contact_id) for contact_id in contact_ids}
+        if self.contact_lookup is not None:
+            return {contact_id: self.contact_lookup(contact_id) for contact_id in contact_ids}
+        return None
 
     def _address_of(self, contact_id: str, contact: ContactLike | None) -> str | None:
         if self.channel == "webmessaging":

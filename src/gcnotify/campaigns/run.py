@@ -2,7 +2,8 @@
 
 The order is chosen so a failure sends nothing: the campaign is checked against the messaging
 block first; then the whole audience is built (the open conversations for ``exclude_active``,
-then the window's conversations page by page, each new customer's contact looked up once);
+then the window's conversations page by page, each new customer's past key, contact and
+suppression read once, 100 customers a read);
 only then are requests handed to the messaging intake. A details job that fails or never
 completes, a results page that stays throttled, a queue that does not exist: each raises before
 the first request is taken.
@@ -145,19 +146,20 @@ def run_campaign(
     if audience_settings.exclude_active:
         active = _active_contacts(details, now=now, media_type=media, message_type=message_type)
 
-    def is_suppressed(channel: CampaignChannel, address: str) -> bool:
-        return suppression.check(channel, address) is not None
+    # Each asked once per batch of 100 customers: one BatchGetItem, not a GetItem each.
+    def suppressed(channel: CampaignChannel, addresses: Sequence[str]) -> set[str]:
+        return suppression.check_many(channel, addresses)
 
-    def already(key: str) -> bool:
-        return store.get(key) is not None
+    def taken(keys: Sequence[str]) -> set[str]:
+        return store.existing(keys)
 
     def lookup(contact_ids: Sequence[str]) -> Mapping[str, ContactLike | None]:
         return contacts.get_many(contact_ids)
 
     builder = AudienceBuilder.for_campaign(
         campaign,
-        is_suppressed=is_suppressed,
-        already=already,
+        suppressed=suppressed,
+        taken=taken,
         contacts_lookup=lookup,
         active=active,
         queue_ids=queue_ids or None,
