@@ -448,9 +448,12 @@ def test_ledger_policy_covers_exactly_the_calls_the_ledger_makes(
     """The DynamoDB actions granted are the ones the ledger (and its DynamoTable base) calls, on
     the ledger table only."""
     aws = ROOT / "src" / "gcnotify" / "aws"
-    source = "".join((aws / n).read_text(encoding="utf-8") for n in ("ledger.py", "dynamodb.py"))
+    ledger_source = (aws / "ledger.py").read_text(encoding="utf-8")
+    source = ledger_source + (aws / "dynamodb.py").read_text(encoding="utf-8")
     calls = set(re.findall(r"_client\.([a-z_]+)\(", source))
     assert calls
+    if "._batch_get(" not in ledger_source:  # the base's batch read, for the tables that use it
+        calls.discard("batch_get_item")
     needed = {"dynamodb:" + "".join(p.title() for p in call.split("_")) for call in calls}
     ledger = {"Fn::GetAtt": ["LedgerTable", "Arn"]}
     statements = [
@@ -1171,8 +1174,10 @@ DYNAMODB_GRANTS = {
         "dynamodb:Scan dynamodb:Query", "SuppressionTable", "SuppressionTable/index/by_channel"
     )
     | pairs("dynamodb:UpdateItem", "SuppressionTable"),
-    "CampaignFunction": pairs("dynamodb:GetItem dynamodb:PutItem", "MessagesTable")
-    | pairs("dynamodb:GetItem", "SuppressionTable")
+    "CampaignFunction": pairs(
+        "dynamodb:GetItem dynamodb:BatchGetItem dynamodb:PutItem", "MessagesTable"
+    )
+    | pairs("dynamodb:BatchGetItem", "SuppressionTable")
     | pairs("dynamodb:GetItem dynamodb:UpdateItem", "LedgerTable"),
     "SendGridWebhookFunction": pairs(
         "dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem dynamodb:DeleteItem", "LedgerTable"
