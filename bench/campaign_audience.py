@@ -1,8 +1,9 @@
 """A campaign audience from a large conversation history: gcnotify's path against the naive loop.
 
-The Genesys stand-in runs in its own process (so its model and pages neither share this GIL nor
-show in this process's memory), with ``--conversations`` conversations over 30 days from
-``--customers`` people and ``--latency-ms`` added to every request. The audience is a 30-day
+The Genesys stand-in and a moto server run in their own process (so their models and pages
+neither share this GIL nor show in this process's memory), with ``--conversations``
+conversations over 30 days from ``--customers`` people and ``--latency-ms`` added to every
+Genesys request. The audience is a 30-day
 ``--media`` audience notified by SMS; with ``--only-media`` every conversation is of that media
 (100,000 web messaging conversations from 53,000 people hold about 40,000 distinct customers),
 else the model's mix (voice 40 %, web messaging 25 %, …).
@@ -15,14 +16,22 @@ else the model's mix (voice 40 %, web messaging 25 %, …).
   then one loop over the conversations looking up the contact of every customer participant
   (no cache), de-duplicated at the end.
 
+The first gcnotify row leaves the suppression table and the past keys out (in-memory "no"), as
+the naive loop does. Then (unless ``--skip-dynamodb``) a tenth of its recipients get a past key
+in the messages table and another tenth an active suppression (and a twentieth one removed
+again), on moto, and the gcnotify way runs twice more: reading both tables 100 customers a
+BatchGetItem (``MessageStore.existing``, ``SuppressionTable.check_many``, what a run does), and
+one GetItem per customer and table (``get``, ``check``: how runs read them before). The two must
+agree on recipients.
+
 Columns: Genesys API calls (token and retries included) against the floor (one call per results
-page plus one per contact lookup, the job's creation and polls left out), wall time, peak memory
-of this process (tracemalloc), conversations read and recipients found (the two must agree on
-recipients). The suppression table and past keys are left out (in-memory "no"): they cost the
-same DynamoDB read per customer on both paths.
+page plus one per contact lookup, the job's creation and polls left out), DynamoDB calls (moto
+over HTTP on 127.0.0.1), wall time, peak memory of this process (tracemalloc), conversations read
+and recipients found.
 
 Usage: python bench/campaign_audience.py [--conversations 100000] [--customers N]
        [--latency-ms 80] [--media webmessaging] [--only-media] [--skip-naive] [--naive-limit N]
+       [--skip-dynamodb]
 The stand-in's process: python bench/campaign_audience.py --serve COUNT LATENCY_MS CUSTOMERS MEDIA
 Not part of ``make bench``: at 80 ms the naive loop's lookups alone take hours at full size.
 """
@@ -38,7 +47,7 @@ import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gcnotify.campaigns import AudienceBuilder, campaign_window, parse_campaigns
 from gcnotify.campaigns.settings import CampaignSettings
@@ -52,15 +61,27 @@ from gcnotify.genesys.details import (
     details_query,
 )
 
+if TYPE_CHECKING:
+    from gcnotify.aws.messages import MessageStore
+    from gcnotify.aws.suppression import SuppressionTable
+    from gcnotify.campaigns.audience import Audience
+
 CLIENT_ID = "bench-client"
 CLIENT_SECRET = "bench-secret"  # noqa: S105 - the stand-in's, in its own process
 
 
 def serve(count: int, latency_ms: float, customers: int, only_media: str) -> int:
-    """The stand-in, in this (child) process, until standard input closes."""
+    """The stand-in and moto, in this (child) process, until standard input closes."""
+    import logging
+
     from gcnotify.cli.demo import demo_queues
     from gcnotify.devserver.conversations import KINDS
     from gcnotify.devserver.genesys_server import GenesysStandIn
+    from gcnotify.devserver.moto_server import SerializedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
+    moto = SerializedMotoServer()
+    moto.start()
 
     stand_in = GenesysStandIn(demo_queues(12), client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
     kinds = [k for k in KINDS if (k[1] or k[0]) == only_media] or None
@@ -72,9 +93,10 @@ def serve(count: int, latency_ms: float, customers: int, only_media: str) -> int
     stand_in.start()
     _ = stand_in.details.model  # built now, not inside the first measured request
     stand_in.latency = latency_ms / 1000.0
-    print(json.dumps({"url": stand_in.url}), flush=True)
+    print(json.dumps({"url": stand_in.url, "moto": moto.url}), flush=True)
     sys.stdin.read()
     stand_in.close()
+    moto.stop()
     return 0
 
 
@@ -101,6 +123,7 @@ class Row:
     conversations: int
     recipients: int
     lookups: int
+    dynamodb: int | None = None
 
 
 def measured(run: Callable[[], tuple[int, int, int, int]], client: GenesysClient, way: str) -> Row:
@@ -114,7 +137,48 @@ def measured(run: Callable[[], tuple[int, int, int, int]], client: GenesysClient
     return Row(way, client.calls, floor, seconds, peak / 1e6, conversations, recipients, lookups)
 
 
-def gcnotify_way(client: GenesysClient, campaign: CampaignSettings, now: datetime) -> Row:
+@dataclass
+class Dynamo:
+    """How a gcnotify row reads the past keys and the suppression table, and what it cost."""
+
+    way: str
+    taken: Callable[[Sequence[str]], set[str]]
+    suppressed: Callable[[str, Sequence[str]], set[str]]
+    calls: Callable[[], int]
+
+
+def in_memory() -> Dynamo:
+    return Dynamo("DynamoDB left out", lambda _k: set(), lambda _c, _a: set(), lambda: 0)
+
+
+def batched(store: MessageStore, suppression: SuppressionTable) -> Dynamo:
+    return Dynamo(
+        "BatchGetItem",
+        store.existing,
+        suppression.check_many,
+        lambda: store.calls + suppression.calls,
+    )
+
+
+def per_customer(store: MessageStore, suppression: SuppressionTable) -> Dynamo:
+    """One GetItem per key and per address, as the audience read them one customer at a time."""
+    return Dynamo(
+        "GetItem each",
+        lambda keys: {k for k in keys if store.get(k) is not None},
+        lambda channel, addresses: {
+            a for a in addresses if suppression.check(channel, a) is not None
+        },
+        lambda: store.calls + suppression.calls,
+    )
+
+
+def gcnotify_way(
+    client: GenesysClient,
+    campaign: CampaignSettings,
+    now: datetime,
+    dynamo: Dynamo,
+    built: list[Audience],
+) -> Row:
     from gcnotify.genesys.contacts import ExternalContact, ExternalContacts
 
     def run() -> tuple[int, int, int, int]:
@@ -128,8 +192,8 @@ def gcnotify_way(client: GenesysClient, campaign: CampaignSettings, now: datetim
 
         builder = AudienceBuilder.for_campaign(
             campaign,
-            suppressed=lambda _c, _a: (),
-            taken=lambda _k: (),
+            suppressed=dynamo.suppressed,
+            taken=dynamo.taken,
             contacts_lookup=lookup,
         )
         start, end = campaign_window(now, campaign.audience.days, campaign.timezone)
@@ -142,10 +206,43 @@ def gcnotify_way(client: GenesysClient, campaign: CampaignSettings, now: datetim
             )
         )
         audience = builder.result()
+        built.append(audience)
         floor = details.last.pages + sum(asked)
         return audience.conversations, len(audience.recipients), sum(asked), floor
 
-    return measured(run, client, "gcnotify (job + cursor, bulk lookups)")
+    before = dynamo.calls()
+    row = measured(run, client, f"gcnotify, {dynamo.way}")
+    row.dynamodb = dynamo.calls() - before
+    return row
+
+
+def seeded(moto_url: str, campaign: CampaignSettings, audience: Audience, now: datetime) -> Any:
+    """The two tables on moto: past keys for every 10th recipient, an active suppression for
+    every 10th from the 5th, one removed again for every 20th from the 7th."""
+    import boto3
+
+    from gcnotify.aws.messages import MessageStore, NewMessage, create_messages_table
+    from gcnotify.aws.suppression import SuppressionTable, create_suppression_table
+    from gcnotify.campaigns import campaign_key
+
+    dynamodb = boto3.session.Session(
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",  # noqa: S106 - moto's, any value does
+        region_name="us-east-1",
+    ).client("dynamodb", endpoint_url=moto_url)
+    create_messages_table(dynamodb, "messages")
+    create_suppression_table(dynamodb, "suppression")
+    store = MessageStore(dynamodb, "messages")
+    suppression = SuppressionTable(dynamodb, "suppression")
+    for n, recipient in enumerate(audience.recipients):
+        if n % 10 == 0:
+            key = campaign_key(campaign.id, recipient.contact_id)
+            store.accept(NewMessage(key=key, channel="sms", template="t", received_at=now))
+        elif n % 10 == 5 or n % 20 == 7:
+            suppression.add("sms", recipient.address, "STOP", "bench", now)
+            if n % 20 == 7:
+                suppression.remove("sms", recipient.address, "START", "bench", now)
+    return store, suppression
 
 
 def naive_way(
@@ -208,6 +305,9 @@ def main() -> int:
     parser.add_argument(
         "--naive-limit", type=int, help="stop the naive loop's lookups after this many"
     )
+    parser.add_argument(
+        "--skip-dynamodb", action="store_true", help="no rows reading moto's DynamoDB tables"
+    )
     args = parser.parse_args()
     # This same script, with this interpreter.
     child = subprocess.Popen(
@@ -226,13 +326,23 @@ def main() -> int:
     )
     try:
         assert child.stdout is not None
-        url = json.loads(child.stdout.readline())["url"]
+        urls = json.loads(child.stdout.readline())
+        url = urls["url"]
         client = GenesysClient(
             login_url=url, api_url=url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
         )
         campaign = campaign_of(args.media)
         now = datetime.now(UTC)
-        rows = [gcnotify_way(client, campaign, now)]
+        built: list[Audience] = []
+        rows = [gcnotify_way(client, campaign, now, in_memory(), built)]
+        if not args.skip_dynamodb:
+            store, suppression = seeded(urls["moto"], campaign, built[0], now)
+            rows.append(gcnotify_way(client, campaign, now, batched(store, suppression), built))
+            rows.append(
+                gcnotify_way(client, campaign, now, per_customer(store, suppression), built)
+            )
+            if built[1] != built[2]:
+                raise SystemExit("the batched and per-customer reads found different audiences")
         if not args.skip_naive:
             rows.append(naive_way(client, campaign, now, args.naive_limit))
     finally:
@@ -245,13 +355,20 @@ def main() -> int:
         f"{args.latency_ms:g} ms per request, 30-day {args.media} audience"
     )
     print(
-        f"{'way':<42} {'calls':>7} {'floor':>7} {'seconds':>8} {'peak MB':>8} "
+        f"{'way':<42} {'calls':>7} {'floor':>7} {'DynamoDB':>8} {'seconds':>8} {'peak MB':>8} "
         f"{'convs':>7} {'lookups':>8} {'recipients':>10}"
     )
     for row in rows:
+        dynamodb = "-" if row.dynamodb is None else f"{row.dynamodb:,}"
         print(
-            f"{row.way:<42} {row.calls:>7,} {row.floor:>7,} {row.seconds:>8.1f} "
+            f"{row.way:<42} {row.calls:>7,} {row.floor:>7,} {dynamodb:>8} {row.seconds:>8.1f} "
             f"{row.peak_mb:>8.1f} {row.conversations:>7,} {row.lookups:>8,} {row.recipients:>10,}"
+        )
+    if len(built) == 3:
+        excluded = built[1].excluded
+        print(
+            f"with DynamoDB: {excluded['already_notified']:,} already notified, "
+            f"{excluded['suppressed']:,} suppressed"
         )
     return 0
 
