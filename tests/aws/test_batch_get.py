@@ -8,14 +8,12 @@ DynamoDB's ``UnprocessedKeys``, and the rest goes to moto.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
-from botocore.config import Config as BotoConfig
 from moto import mock_aws
 
 from gcnotify.aws.dynamodb import BATCH_RETRY
@@ -23,6 +21,7 @@ from gcnotify.aws.messages import MessageStore, NewMessage, create_messages_tabl
 from gcnotify.aws.suppression import SuppressionTable, create_suppression_table
 from gcnotify.core.errors import MessageStoreError, SuppressionError
 from gcnotify.core.retry import RetryPolicy
+from tests.aws.support import unreachable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -182,24 +181,6 @@ def test_check_many_refuses_an_address_that_does_not_normalise(client: DynamoDBC
     with pytest.raises(SuppressionError, match=r"not an E\.164 number"):
         table.check_many("sms", [phone(1), "3175550100"])
     assert 0 == table.calls
-
-
-def closed_port() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
-def unreachable() -> DynamoDBClient:
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=closed_port(),
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=BotoConfig(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=1),
-    )
 
 
 @pytest.mark.parametrize("seam", ["messages", "suppression"])

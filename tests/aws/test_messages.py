@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -11,7 +10,6 @@ from typing import TYPE_CHECKING
 
 import boto3
 import pytest
-from botocore.config import Config as BotoConfig
 from moto import mock_aws
 
 from gcnotify.aws.messages import (
@@ -26,10 +24,11 @@ from gcnotify.aws.messages import (
 )
 from gcnotify.core.errors import MessageStoreError
 from gcnotify.devserver.moto_server import SerializedMotoServer
+from tests.aws.support import dynamodb_client, unreachable
 from tests.support import DropProxy
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    pass
 
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=5)
@@ -65,21 +64,6 @@ def served() -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
-
-
-def client_for(url: str, attempts: int = 3) -> DynamoDBClient:
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=BotoConfig(
-            retries={"mode": "standard", "max_attempts": attempts},
-            connect_timeout=1,
-            read_timeout=2,
-        ),
-    )
 
 
 def test_a_new_request_is_recorded_as_accepted(store: MessageStore) -> None:
@@ -383,14 +367,14 @@ def test_every_status_has_its_moves() -> None:
 def test_two_workers_never_both_move_a_record(served: str) -> None:
     """Two threads move accepted → sending at once: exactly one wins."""
     table = f"messages-{uuid.uuid4().hex[:8]}"  # moto's backends outlive one server
-    client = client_for(served)
+    client = dynamodb_client(served)
     create_messages_table(client, table)
     MessageStore(client, table).accept(request())
     barrier = threading.Barrier(2)
     wins: list[bool] = []
 
     def work() -> None:
-        store = MessageStore(client_for(served), table)
+        store = MessageStore(dynamodb_client(served), table)
         barrier.wait()
         wins.append(store.transition("ORD-1-shipped", {"accepted"}, "sending", LATER).moved)
 
@@ -407,12 +391,12 @@ def test_two_workers_never_both_move_a_record(served: str) -> None:
 def test_two_intakes_of_one_key_record_it_once(served: str) -> None:
     """Two threads accept the same key at once: one records it, the other sees a duplicate."""
     table = f"messages-{uuid.uuid4().hex[:8]}"
-    create_messages_table(client_for(served), table)
+    create_messages_table(dynamodb_client(served), table)
     barrier = threading.Barrier(2)
     duplicates: list[bool] = []
 
     def work() -> None:
-        store = MessageStore(client_for(served), table)
+        store = MessageStore(dynamodb_client(served), table)
         barrier.wait()
         duplicates.append(store.accept(request()).duplicate)
 
@@ -429,9 +413,9 @@ def test_an_accept_whose_answer_was_lost_is_not_a_duplicate(served: str) -> None
     proxy = DropProxy(served)
     try:
         table = f"messages-{uuid.uuid4().hex[:8]}"
-        create_messages_table(client_for(served), table)
+        create_messages_table(dynamodb_client(served), table)
         proxy.drop("PutItem", 1)
-        outcome = MessageStore(client_for(proxy.url), table).accept(request())
+        outcome = MessageStore(dynamodb_client(proxy.url), table).accept(request())
         assert (["DynamoDB_20120810.PutItem"], False) == (proxy.dropped, outcome.duplicate)
     finally:
         proxy.close()
@@ -442,8 +426,8 @@ def test_a_transition_whose_answer_was_lost_still_moved(served: str) -> None:
     proxy = DropProxy(served)
     try:
         table = f"messages-{uuid.uuid4().hex[:8]}"
-        create_messages_table(client_for(served), table)
-        store = MessageStore(client_for(proxy.url), table)
+        create_messages_table(dynamodb_client(served), table)
+        store = MessageStore(dynamodb_client(proxy.url), table)
         store.accept(request())
         proxy.drop("UpdateItem", 1)
         outcome = store.transition("ORD-1-shipped", {"accepted"}, "sending", LATER)
@@ -452,17 +436,10 @@ def test_a_transition_whose_answer_was_lost_still_moved(served: str) -> None:
         proxy.close()
 
 
-def closed_port() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
 @pytest.mark.parametrize("action", ["get", "accept", "transition", "awaiting"])
 def test_an_unreachable_table_is_our_error(action: str) -> None:
     """Nothing listening on the endpoint: MessageStoreError naming the table and the fix."""
-    store = MessageStore(client_for(closed_port(), attempts=1), "messages")
+    store = MessageStore(unreachable(), "messages")
     calls: dict[str, Callable[[], object]] = {
         "get": lambda: store.get("k"),
         "accept": lambda: store.accept(request()),

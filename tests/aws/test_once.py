@@ -11,14 +11,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import pytest
-from botocore.config import Config as BotoConfig
 
 from gcnotify.aws.ledger import Ledger, LedgerRecord, create_ledger_table
 from gcnotify.aws.once import LEASE_MARGIN, Blocked, Once, Sent, interpret
 from gcnotify.core.errors import GcnotifyError, LedgerError, SendGridOutcomeUnknownError
 from gcnotify.devserver.moto_server import SerializedMotoServer
+from tests.aws.support import dynamodb_client
 from tests.support import DropProxy
 
 NOW = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
@@ -181,18 +180,7 @@ def served() -> Iterator[tuple[DropProxy, Callable[[int], Ledger]]]:
     table = f"ledger-{uuid.uuid4().hex[:8]}"  # moto's backends outlive one server
 
     def ledger(max_attempts: int = 3) -> Ledger:
-        client = boto3.client(
-            "dynamodb",
-            endpoint_url=proxy.url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=BotoConfig(
-                retries={"mode": "standard", "max_attempts": max_attempts},
-                connect_timeout=2,
-                read_timeout=5,
-            ),
-        )
+        client = dynamodb_client(proxy.url, max_attempts, connect_timeout=2, read_timeout=5)
         return Ledger(client, table)
 
     create_ledger_table(ledger()._client, table)

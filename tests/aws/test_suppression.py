@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from botocore.config import Config as BotoConfig
 from moto import mock_aws
 
 from gcnotify.aws.suppression import (
@@ -19,6 +17,7 @@ from gcnotify.aws.suppression import (
     suppression_key,
 )
 from gcnotify.core.errors import SuppressionError
+from tests.aws.support import unreachable
 
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=3)
@@ -184,25 +183,10 @@ def test_list_of_an_unknown_channel_is_our_error(table: SuppressionTable) -> Non
         table.list("fax")
 
 
-def closed_port() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
 @pytest.mark.parametrize("action", ["add", "remove", "check", "list"])
 def test_an_unreachable_table_is_our_error(action: str) -> None:
     """Nothing listening on the endpoint: SuppressionError naming the table and the fix."""
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=closed_port(),
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=BotoConfig(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=1),
-    )
-    table = SuppressionTable(client, "suppression")
+    table = SuppressionTable(unreachable(), "suppression")
     calls: dict[str, Callable[[], object]] = {
         "add": lambda: table.add("sms", "+13175550100", "STOP", "cli", NOW),
         "remove": lambda: table.remove("sms", "+13175550100", "START", "cli", NOW),
