@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-__all__ = ["instant", "text_or_none"]
+__all__ = ["instant", "iso_utc_ms", "text_or_none"]
 
 
 def instant(value: object) -> datetime | None:
@@ -22,6 +22,15 @@ def instant(value: object) -> datetime | None:
     except ValueError:
         return None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+def iso_utc_ms(moment: datetime) -> str:
+    """An aware instant as Genesys writes one: UTC, milliseconds, ``Z``. Refuses naive ones,
+    whose zone nobody knows."""
+    if moment.tzinfo is None:
+        raise ValueError("an instant to write needs a time zone (an aware datetime)")
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 def text_or_none(value: object) -> str | None:

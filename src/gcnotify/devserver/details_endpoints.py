@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from gcnotify.core.values import iso_utc_ms
 from gcnotify.devserver.conversations import ConversationModel, stamp
 from gcnotify.devserver.genesys_errors import error_response
 from gcnotify.devserver.http_base import (
@@ -210,7 +211,7 @@ class DetailsEndpoints:
         if path == JOBS_PATH + "/availability":
             if method != "GET":
                 return self._not_allowed(request)
-            return Response(200, {"dataAvailabilityDate": _stamp(self.availability())})
+            return Response(200, {"dataAvailabilityDate": iso_utc_ms(self.availability())})
         if not path.startswith(JOBS_PATH + "/"):
             return None
         job_id, _, rest = path.removeprefix(JOBS_PATH + "/").partition("/")
@@ -400,7 +401,7 @@ class DetailsEndpoints:
             positions=chosen,
             availability_ms=available,
             stall=self.stall_jobs,
-            submitted=_stamp(self._owner.now()),
+            submitted=iso_utc_ms(self._owner.now()),
         )
         with self._lock:
             job.fail, self._fail_next = self._fail_next, None
@@ -425,8 +426,8 @@ class DetailsEndpoints:
             answer["errorMessage"] = job.fail
         if state == "FULFILLED":
             now = self._owner.now()
-            answer["completionDate"] = _stamp(now)
-            answer["expirationDate"] = _stamp(now + timedelta(days=7))
+            answer["completionDate"] = iso_utc_ms(now)
+            answer["expirationDate"] = iso_utc_ms(now + timedelta(days=7))
         return Response(200, answer)
 
     def _results(self, job: _Job, request: RecordedRequest) -> Response:
@@ -541,11 +542,6 @@ class DetailsEndpoints:
         if index % 4 != 1:  # every fourth has no email
             body["personalEmail"] = customer.email
         return body
-
-
-def _stamp(moment: datetime) -> str:
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 def _predicate(raw: Mapping[str, Any], *, conversation: bool) -> Any:

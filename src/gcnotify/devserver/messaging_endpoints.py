@@ -44,9 +44,10 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from gcnotify.core.values import iso_utc_ms, text_or_none
 from gcnotify.devserver.genesys_errors import error_body, error_response
 from gcnotify.devserver.http_base import (
     RecordedRequest,
@@ -168,16 +169,6 @@ class _Tracked:
 
 def _error(status: int, message: str, code: str) -> Response:
     return error_response(status, message, code)
-
-
-def _stamp(moment: datetime) -> str:
-    """An instant as Genesys writes it: UTC, milliseconds, ``Z``."""
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
-def _text_or_none(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def _key(address: str) -> str:
@@ -362,7 +353,7 @@ class MessagingEndpoints:
             accepted_at,
             reuse=bool(body.get("useExistingActiveConversation")),
         )
-        now = _stamp(accepted_at)
+        now = iso_utc_ms(accepted_at)
         self_uri = f"/api/v2/conversations/messages/{conversation_id}/messages/{message_id}"
         answer: dict[str, Any] = {
             "id": message_id,
@@ -401,7 +392,7 @@ class MessagingEndpoints:
             text if isinstance(text, str) else None,
             accepted_at,
             Timeline(timedelta(0), "pending"),  # drawn or planned by _track
-            _text_or_none(body.get("externalContactId")),
+            text_or_none(body.get("externalContactId")),
         )
         self._track(recipient, tracked)
         return Response(200, answer)
@@ -450,7 +441,7 @@ class MessagingEndpoints:
             receipts.append(
                 {
                     "id": tracked.id,
-                    "channel": {"time": _stamp(at)},
+                    "channel": {"time": iso_utc_ms(at)},
                     "type": "Receipt",
                     "status": kind,
                     "isFinalReceipt": final,
@@ -479,14 +470,14 @@ class MessagingEndpoints:
                     receipt("Read", final_at + line.read_after / speed, True)
         data: dict[str, Any] = {
             "id": tracked.id,
-            "timestamp": _stamp(tracked.accepted_at),
+            "timestamp": iso_utc_ms(tracked.accepted_at),
             "fromAddress": tracked.from_address,
             "direction": "outbound",
             "messengerType": tracked.channel,
             "status": status,
             "normalizedMessage": {
                 "id": tracked.id,
-                "channel": {"time": _stamp(tracked.accepted_at)},
+                "channel": {"time": iso_utc_ms(tracked.accepted_at)},
                 "type": "Text",
                 "direction": "Outbound",
             },
@@ -561,12 +552,14 @@ class MessagingEndpoints:
             "direction": "outbound",
             "addressFrom": first.from_address,
             "deliveryStatus": _ANALYTICS_STATUS.get(status, status),
-            "segments": [{"segmentStart": _stamp(first.accepted_at), "segmentType": "interact"}],
+            "segments": [
+                {"segmentStart": iso_utc_ms(first.accepted_at), "segmentType": "interact"}
+            ],
         }
         if first.channel != "email":
             session["messageType"] = first.channel
         times = [r["channel"]["time"] for r in data["normalizedReceipts"]]
-        session["deliveryStatusChangeDate"] = max(times) if times else _stamp(last.accepted_at)
+        session["deliveryStatusChangeDate"] = max(times) if times else iso_utc_ms(last.accepted_at)
         if first.to_address is not None:
             session["addressTo"] = first.to_address
         customer: dict[str, Any] = {
@@ -578,7 +571,7 @@ class MessagingEndpoints:
             customer["externalContactId"] = first.external_contact_id
         return {
             "conversationId": first.conversation_id,
-            "conversationStart": _stamp(first.accepted_at),
+            "conversationStart": iso_utc_ms(first.accepted_at),
             "originatingDirection": "outbound",
             "participants": [customer],
         }
@@ -697,7 +690,7 @@ class MessagingEndpoints:
         if refusal is not None:
             return refusal
         message_id, conversation_id = uuid.uuid4().hex, str(uuid.uuid4())
-        now = _stamp(self._owner.now())
+        now = iso_utc_ms(self._owner.now())
         answer: dict[str, Any] = {
             "id": message_id,
             "conversationId": conversation_id,

@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from gcnotify.core.errors import GenesysError, GenesysRequestError, GenesysUnavailableError
+from gcnotify.core.values import instant, iso_utc_ms
 
 if TYPE_CHECKING:
     from gcnotify.genesys.client import GenesysClient
@@ -50,8 +51,6 @@ __all__ = [
     "DetailsRead",
     "details_job",
     "details_query",
-    "format_instant",
-    "parse_instant",
     "sync_windows",
 ]
 
@@ -91,25 +90,6 @@ TIME_RESERVE = 30.0
 _WAITING = frozenset({"QUEUED", "PENDING"})
 _ENDED = frozenset({"FAILED", "CANCELLED", "EXPIRED"})
 _DAY = timedelta(days=1)
-
-
-def format_instant(moment: datetime) -> str:
-    """An instant as Genesys writes it: UTC, milliseconds, ``Z``. Refuses naive datetimes."""
-    if moment.tzinfo is None:
-        raise ValueError("conversation detail intervals need aware datetimes (with a time zone)")
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
-def parse_instant(text: object) -> datetime | None:
-    """An ISO-8601 instant from an answer (``…Z`` or an offset), or None when it is not one."""
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _filters(
@@ -156,7 +136,7 @@ def _filters(
 
 
 def _interval(start: datetime, end: datetime) -> str:
-    first, last = format_instant(start), format_instant(end)
+    first, last = iso_utc_ms(start), iso_utc_ms(end)
     if end <= start:
         raise ValueError(f"the interval's end {last} is not after its start {first}")
     return f"{first}/{last}"
@@ -373,7 +353,7 @@ class ConversationDetails:
         """The datalake's ``dataAvailabilityDate``; None when the answer has none (then the
         whole window goes by job, as the API would have it)."""
         answer = self._client.get_json(AVAILABILITY_PATH, permission=DETAILS_PERMISSION)
-        read.availability = parse_instant(answer.get("dataAvailabilityDate"))
+        read.availability = instant(answer.get("dataAvailabilityDate"))
         return read.availability
 
     def _by_job(
@@ -516,7 +496,7 @@ def _started_in(
     """The page's conversations that started in ``[start, end)``: both APIs answer more (whole
     days, or earlier conversations still active), and windows must not overlap."""
     for conversation in page:
-        began = parse_instant(conversation.get("conversationStart"))
+        began = instant(conversation.get("conversationStart"))
         if began is None or not start <= began < end:
             read.outside += 1
             continue

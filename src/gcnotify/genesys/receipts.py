@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from gcnotify.core.errors import GenesysError, GenesysRequestError
-from gcnotify.core.values import instant
+from gcnotify.core.values import instant, iso_utc_ms
 
 if TYPE_CHECKING:
     from gcnotify.genesys.client import GenesysClient
@@ -227,18 +227,12 @@ def find_query(
     if from_address:
         predicates.append(matches("addressFrom", from_address))
     return {
-        "interval": f"{_iso(start)}/{_iso(end)}",
+        "interval": f"{iso_utc_ms(start)}/{iso_utc_ms(end)}",
         "order": "asc",
         "orderBy": "conversationStart",
         "segmentFilters": [{"type": "and", "predicates": predicates}],
         "paging": {"pageSize": _FIND_PAGE, "pageNumber": 1},
     }
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{moment.astimezone(UTC).microsecond // 1000:03d}Z"
-    )
 
 
 class ReceiptReader:
