@@ -51,6 +51,7 @@ logger = logging.getLogger("gcnotify")
 
 TEMPLATE_NAMES: tuple[str, ...] = (
     "_layout.html",
+    "_parts.html",
     "report.html",
     "report.txt",
     "no_activity.html",
