@@ -39,8 +39,6 @@ class AuditLog(DynamoTable):
         retention: timedelta = RETENTION,
     ) -> bool:
         """Write the record ``key`` once; False when a record with that key already exists."""
-        from botocore.exceptions import ClientError
-
         if not key or "#" not in key:
             raise ValueError("an audit key is '<kind>#<id>', e.g. receipts-audit#<run start>")
         item: dict[str, dict[str, str | bool]] = {}
@@ -55,15 +53,4 @@ class AuditLog(DynamoTable):
                 item[name] = {"S": REDACTOR.mask(value)[:2000]}
         item["pk"] = {"S": key}
         item["expires_at"] = {"N": str(int((now + retention).timestamp()))}
-        self.calls += 1
-        try:
-            self._client.put_item(
-                TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)"
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise self._error("record the audit record", exc) from None
-        except Exception as exc:
-            raise self._error("record the audit record", exc) from None
-        return True
+        return self._put_new(item, "record the audit record")

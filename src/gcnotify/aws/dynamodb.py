@@ -69,6 +69,21 @@ class DynamoTable:
         item = response.get("Item")
         return dict(item) if item else None
 
+    def _put_new(self, item: Mapping[str, Any], action: str) -> bool:
+        """Write ``item`` unless an item with its ``pk`` exists (a conditional PutItem): False
+        then, True when written; any other failure is the seam's error, saying what ``action``
+        could not be done."""
+        self.calls += 1
+        try:
+            self._client.put_item(
+                TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+            )
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise self._error(action, exc) from None
+        return True
+
     def _batch_get(
         self, keys: Iterable[str], projection: Sequence[str]
     ) -> dict[str, dict[str, Any]]:

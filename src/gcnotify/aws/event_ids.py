@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from gcnotify.aws.dynamodb import DynamoTable
+from gcnotify.aws.dynamodb import DynamoTable, error_code
 from gcnotify.core.errors import LedgerError
 
 __all__ = ["PREFIX", "TTL", "EventIds"]
@@ -31,35 +31,19 @@ class EventIds(DynamoTable):
 
     def claim(self, event_id: str, *, now: datetime) -> bool:
         """True the first time ``event_id`` is claimed, False for a duplicate."""
-        from botocore.exceptions import ClientError
-
-        self.calls += 1
-        try:
-            self._client.put_item(
-                TableName=self.table,
-                Item={
-                    "pk": {"S": PREFIX + event_id},
-                    "kind": {"S": _KIND},
-                    "seen_at": {"S": now.isoformat()},
-                    "expires_at": {"N": str(int((now + TTL).timestamp()))},
-                },
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise self._error("record the event id", exc) from None
-        except Exception as exc:
-            raise self._error("record the event id", exc) from None
-        return True
+        item = {
+            "pk": {"S": PREFIX + event_id},
+            "kind": {"S": _KIND},
+            "seen_at": {"S": now.isoformat()},
+            "expires_at": {"N": str(int((now + TTL).timestamp()))},
+        }
+        return self._put_new(item, "record the event id")
 
     def release(self, event_id: str) -> None:
         """Forget a claim whose event could not be applied, so SendGrid's retry applies it.
 
         Only a marker is ever deleted (the condition checks its kind): never a send record.
         """
-        from botocore.exceptions import ClientError
-
         self.calls += 1
         try:
             self._client.delete_item(
@@ -68,9 +52,7 @@ class EventIds(DynamoTable):
                 ConditionExpression="kind = :kind",
                 ExpressionAttributeValues={":kind": {"S": _KIND}},
             )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return
-            raise self._error("release the event id", exc) from None
         except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return
             raise self._error("release the event id", exc) from None
