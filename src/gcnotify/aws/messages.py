@@ -46,6 +46,7 @@ conditional writes (``expected_version``) catch.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -231,6 +232,18 @@ class MessageRecord:
     @property
     def final(self) -> bool:
         return self.status in FINAL
+
+    def request(self) -> dict[str, Any] | None:
+        """The request as the intake stored it (the ``request`` field, JSON), or None when the
+        record holds none or it is not a JSON object."""
+        raw = self.fields.get("request")
+        if not isinstance(raw, str):
+            return None
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> MessageRecord:

@@ -28,7 +28,6 @@ provider, ``awaiting_since``: now) until a final receipt takes it out.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -171,7 +170,7 @@ class Sender:
             return Step(key, "missing", "no record under this key (not ours, or past its TTL)")
         if record.final:
             return Step(key, "done", f"already {record.status}", channel=record.channel)
-        request = _request_of(record)
+        request = record.request()
         if request is None:
             moved = self._move(record, "failed_permanent", "the record holds no readable request")
             return Step(key, "failed_permanent", moved, channel=record.channel)
@@ -471,14 +470,3 @@ def _utc(when: datetime) -> datetime:
 def _iso(when: datetime) -> str:
     """UTC ISO 8601, the form the messages table's index keys sort by."""
     return _utc(when).isoformat()
-
-
-def _request_of(record: MessageRecord) -> dict[str, Any] | None:
-    raw = record.fields.get("request")
-    if not isinstance(raw, str):
-        return None
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None

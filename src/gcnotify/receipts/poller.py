@@ -36,7 +36,6 @@ stop, a failed call) stays in the index for the next, oldest first.
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
@@ -653,7 +652,7 @@ class _Run:
 
     def _find_lost(self, record: MessageRecord, *, known: Mapping[str, MessageRecord]) -> None:
         """A send whose answer was lost: found by its recipient, adopted when it is the one."""
-        request = _request(record)
+        request = record.request() or {}
         since = instant(record.fields.get("awaiting_since"))
         to, contact = _recipient(record.channel, request)
         if since is None or (to is None and contact is None):
@@ -721,15 +720,6 @@ class _Run:
     def _final_after_if_past(self, record: MessageRecord) -> None:
         if self._past(record):
             self._final_after(record, "genesys")
-
-
-def _request(record: MessageRecord) -> Mapping[str, Any]:
-    raw = record.fields.get("request")
-    try:
-        data = json.loads(raw) if isinstance(raw, str) else None
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _recipient(channel: str, request: Mapping[str, Any]) -> tuple[str | None, str | None]:
