@@ -404,13 +404,15 @@ class _Run:
         ]
         if screening:
             held = Counter(ref.conversation_id for ref in refs)
-            alone = [r for r in refs if r.conversation_id and held[r.conversation_id] == 1]
-            refs = [r for r in refs if not (r.conversation_id and held[r.conversation_id] == 1)]
+            alone, refs = _split(
+                refs, lambda r: bool(r.conversation_id) and held[r.conversation_id] == 1
+            )
             self._read(screen_calls(alone), by_id)
             refs += self._follow_up
             self._follow_up = []
-        for ref in [r for r in refs if by_id[r.message_id].channel in _NOT_POLLED]:
-            refs.remove(ref)
+        # A Genesys email has no details to read: what the screen did not answer only ages.
+        unread, refs = _split(refs, lambda r: by_id[r.message_id].channel in _NOT_POLLED)
+        for ref in unread:
             self._not_polled(by_id[ref.message_id])
         self._read(plan_calls(refs), by_id)
         for record in lost:
@@ -720,6 +722,17 @@ class _Run:
     def _final_after_if_past(self, record: MessageRecord) -> None:
         if self._past(record):
             self._final_after(record, "genesys")
+
+
+def _split(
+    refs: Iterable[MessageRef], keep: Callable[[MessageRef], bool]
+) -> tuple[list[MessageRef], list[MessageRef]]:
+    """``refs`` as (those ``keep`` holds for, the rest), each in order."""
+    kept: list[MessageRef] = []
+    rest: list[MessageRef] = []
+    for ref in refs:
+        (kept if keep(ref) else rest).append(ref)
+    return kept, rest
 
 
 def _recipient(channel: str, request: Mapping[str, Any]) -> tuple[str | None, str | None]:
